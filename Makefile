@@ -1,0 +1,130 @@
+# claw — build, install, check.  `make`, `make check`, `make install PREFIX=... DESTDIR=...`
+VERSION   = 0.1.0
+
+# Packager knobs
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+SHAREDIR ?= $(PREFIX)/share
+BASHCOMPDIR ?= $(SHAREDIR)/bash-completion/completions
+ZSHCOMPDIR  ?= $(SHAREDIR)/zsh/site-functions
+FISHCOMPDIR ?= $(SHAREDIR)/fish/vendor_completions.d
+DESTDIR  ?=
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+PKG_CONFIG ?= pkg-config
+
+UNAME := $(shell uname -s)
+PKGS   = yaml-0.1 libcurl libplist-2.0 libcrypto jansson
+override CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-missing-field-initializers -iquote common -DCLAW_VERSION='"$(VERSION)"' \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS))
+LDLIBS  += $(shell $(PKG_CONFIG) --libs $(PKGS))
+ifeq ($(UNAME),Darwin)
+override CFLAGS += -D_DARWIN_C_SOURCE
+else
+override CFLAGS += -D_GNU_SOURCE
+endif
+
+# make check SANITIZE=1: a separate tree built with ASan+UBSan.
+ifeq ($(SANITIZE),1)
+O       = build/san
+override CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+override LDFLAGS += -fsanitize=address,undefined
+B       = $(O)/bin
+else
+O       = build/obj
+B       = bin
+endif
+
+COMMON_SRC := $(filter-out common/darwin/%,$(wildcard common/*.c))
+COMMON_OBJ := $(COMMON_SRC:common/%.c=$(O)/common/%.o) $(O)/common/default_config.o
+CMDS       := $(patsubst cmd/%.c,%,$(wildcard cmd/claw-*.c))
+PROGS      := $(CMDS:%=$(B)/%) $(B)/claw
+MAN1       := $(wildcard man/man1/*.1)
+MAN5       := $(wildcard man/man5/*.5)
+MAN7       := $(wildcard man/man7/*.7)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(O)/unit/%)
+
+all: $(PROGS)
+
+$(O)/common/%.o: common/%.c common/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The default config is compiled in, so `claw create NAME` works with no file at all.
+$(O)/common/default_config.c: share/claw/claw.yml
+	@mkdir -p $(@D)
+	{ echo '/* generated from share/claw/claw.yml */'; \
+	  echo 'const char claw_default_config[] = {'; \
+	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0x00 };'; } > $@
+
+$(O)/common/default_config.o: $(O)/common/default_config.c
+	$(CC) $(filter-out -Wmissing-prototypes,$(CFLAGS)) -Wno-missing-variable-declarations -c -o $@ $<
+
+$(O)/libclaw.a: $(COMMON_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(O)/cmd/%.o: cmd/%.c common/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/claw-%: $(O)/cmd/claw-%.o $(O)/libclaw.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/claw: cmd/claw
+	@mkdir -p $(@D)
+	sed 's/@VERSION@/$(VERSION)/' cmd/claw > $@
+	chmod 0755 $@
+
+$(O)/unit/%: tests/unit/%.c tests/unit/tap.h $(O)/libclaw.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -iquote tests/unit $(LDFLAGS) -o $@ $< $(O)/libclaw.a $(LDLIBS)
+
+units: $(UNIT_BIN)
+
+# Everything: unit tests, bats suites, man lint, shellcheck, the Darwin compile check.
+check: all units
+	@CLAW_BIN=$(CURDIR)/$(B) CLAW_UNIT=$(CURDIR)/$(O)/unit SANITIZE=$(SANITIZE) sh tests/run
+
+deps:
+	sh tests/helpers/deps.sh
+
+lint:
+	sh tests/run --lint-only
+
+bench: all
+	sh tests/bench/run
+
+install: install-bin install-man install-completions install-share
+
+install-bin: all
+	mkdir -p $(DESTDIR)$(BINDIR)
+	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
+
+install-man:
+	mkdir -p $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+
+install-completions:
+	mkdir -p $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	for f in completions/bash/*; do install -m 0644 $$f $(DESTDIR)$(BASHCOMPDIR)/; done
+	for f in completions/zsh/*; do install -m 0644 $$f $(DESTDIR)$(ZSHCOMPDIR)/; done
+	for f in completions/fish/*; do install -m 0644 $$f $(DESTDIR)$(FISHCOMPDIR)/; done
+
+install-share:
+	mkdir -p $(DESTDIR)$(SHAREDIR)/claw
+	cd share/claw && find . -type d -exec mkdir -p "$(DESTDIR)$(SHAREDIR)/claw/{}" \;
+	cd share/claw && find . -type f -exec install -m 0644 {} "$(DESTDIR)$(SHAREDIR)/claw/{}" \;
+
+clean:
+	rm -rf bin build
+
+.PHONY: all units check deps lint bench install install-bin install-man install-completions install-share clean
+.SECONDARY:

@@ -1,0 +1,140 @@
+/* claw-config: read claw.yml for programs and people.
+ *
+ * check validates; get prints one value; dump prints the effective config with
+ * defaults filled in and secrets masked. Without -c (or -b), the built-in default.
+ * Exit: 0 ok, 1 the key is unset, 64 usage, 66 no such file, 78 bad config. */
+#include "bundle.h"
+#include "cli.h"
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: claw-config [-qv] [-b BUNDLE | -c FILE] check\n"
+	"       claw-config [-qv] [-b BUNDLE | -c FILE] get [--json] KEY\n"
+	"       claw-config [-qv] [-b BUNDLE | -c FILE] dump [--json]\n"
+	"       claw-config -h | --version\n";
+
+static const struct option options[] = {
+	{ "bundle", required_argument, NULL, 'b' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	CLI_COMMON_OPTIONS,
+	{ NULL, 0, NULL, 0 },
+};
+
+static void print_json(json_t *v, size_t flags)
+{
+	char *s = json_dumps(v, flags | JSON_ENCODE_ANY);
+	if (!s)
+		die(EX_SOFTWARE, "cannot encode JSON");
+	puts(s);
+	free(s);
+}
+
+/* Scalars as text, lists one item a line, anything structured as compact JSON. */
+static void print_value(json_t *v)
+{
+	if (json_is_string(v))
+		puts(json_string_value(v));
+	else if (json_is_integer(v))
+		printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(v));
+	else if (json_is_boolean(v))
+		puts(json_is_true(v) ? "true" : "false");
+	else if (json_is_array(v)) {
+		size_t i;
+		json_t *item;
+		json_array_foreach(v, i, item) {
+			if (json_is_string(item))
+				puts(json_string_value(item));
+			else
+				print_json(item, JSON_COMPACT);
+		}
+	} else
+		print_json(v, JSON_COMPACT);
+}
+
+static int do_get(const struct claw_config *cfg, const char *key, int json)
+{
+	json_t *v;
+	int rc = config_lookup(cfg, key, &v);
+	if (rc < 0)
+		cli_usage_error("%s", fail_msg());
+	if (rc == 1)
+		return 1;
+	if (json)
+		print_json(v, JSON_INDENT(2));
+	else
+		print_value(v);
+	json_decref(v);
+	return 0;
+}
+
+static int do_dump(const struct claw_config *cfg, int json)
+{
+	if (json) {
+		json_t *t = config_json(cfg, true);
+		print_json(t, JSON_INDENT(2));
+		json_decref(t);
+		return 0;
+	}
+	char *text;
+	size_t len;
+	if (config_yaml(cfg, &text, &len) < 0)
+		die_err();
+	fwrite(text, 1, len, stdout);
+	free(text);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *bundle_arg = NULL, *config_path = NULL;
+	int json = 0, opt;
+	cli_init(argv[0], usage);
+	while ((opt = getopt_long(argc, argv, "b:c:hqv", options, NULL)) != -1) {
+		switch (opt) {
+		case 'b': bundle_arg = optarg; break;
+		case 'c': config_path = optarg; break;
+		case OPT_JSON: json = 1; break;
+		default: cli_common(opt);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		cli_usage_error("missing command: check, get or dump");
+	const char *cmd = argv[0];
+	if (bundle_arg && config_path)
+		cli_usage_error("-b and -c both name a config; give one");
+	if (!strcmp(cmd, "get") ? argc != 2 : argc != 1)
+		cli_usage_error(!strcmp(cmd, "get") ? "get takes one KEY" : "too many arguments");
+	if (strcmp(cmd, "check") && strcmp(cmd, "get") && strcmp(cmd, "dump"))
+		cli_usage_error("unknown command '%s'", cmd);
+	if (json && !strcmp(cmd, "check"))
+		cli_usage_error("--json goes with get or dump");
+
+	struct bundle *b = NULL;
+	if (bundle_arg && bundle_open(bundle_arg, 0, &b) < 0)
+		die_err();
+	struct claw_config *cfg;
+	if (cli_load_config(config_path, b, &cfg) < 0)
+		die_err();
+	int rc = 0;
+	if (!strcmp(cmd, "get"))
+		rc = do_get(cfg, argv[1], json);
+	else if (!strcmp(cmd, "dump"))
+		rc = do_dump(cfg, json);
+	else if (cfg->vm.cpu != cfg->vm.cpu_requested)
+		info("vm.cpu %d is more than this host's %d cores; %d will be used", cfg->vm.cpu_requested, cfg->vm.cpu,
+		     cfg->vm.cpu);
+	config_free(cfg);
+	bundle_close(b);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		die(EX_IOERR, "cannot write to standard output");
+	return rc;
+}

@@ -1,0 +1,335 @@
+/* bundle: open, lock, read and write NAME.clawbundle through one directory fd. */
+#include "bundle.h"
+#include "atomic.h"
+#include "log.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct bundle {
+	char *path;
+	char *name;
+	int dirfd;
+	int lockfd;
+};
+
+char *bundle_home(void)
+{
+	const char *h = getenv("CLAW_HOME");
+	if (h && *h)
+		return xstrdup(h);
+	const char *home = getenv("HOME");
+	return xasprintf("%s/ClawOS", home && *home ? home : ".");
+}
+
+char *bundle_vms_dir(void)
+{
+	char *home = bundle_home();
+	char *vms = xasprintf("%s/VMs", home);
+	free(home);
+	return vms;
+}
+
+bool bundle_name_ok(const char *s)
+{
+	if (!isalnum((unsigned char)s[0]) || strlen(s) > 64)
+		return false;
+	for (; *s; s++)
+		if (!(isascii((unsigned char)*s) && (isalnum((unsigned char)*s) || strchr("._-", *s))))
+			return false;
+	return true;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static bool is_path(const char *s)
+{
+	return strchr(s, '/') || ends_with(s, BUNDLE_EXT) || ends_with(s, BUNDLE_EXT "/");
+}
+
+char *bundle_resolve(const char *arg)
+{
+	if (is_path(arg))
+		return xstrdup(arg);
+	char *vms = bundle_vms_dir();
+	char *p = xasprintf("%s/%s%s", vms, arg, BUNDLE_EXT);
+	free(vms);
+	return p;
+}
+
+static char *name_of(const char *path)
+{
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	const char *start = path;
+	for (size_t i = 0; i < n; i++)
+		if (path[i] == '/')
+			start = path + i + 1;
+	size_t len = (size_t)(path + n - start);
+	size_t ext = strlen(BUNDLE_EXT);
+	if (len > ext && strncmp(start + len - ext, BUNDLE_EXT, ext) == 0)
+		len -= ext;
+	return xstrndup(start, len);
+}
+
+static int create_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (slash && slash != path) {
+		char *parent = xstrndup(path, (size_t)(slash - path));
+		int rc = mkdir_p(parent, 0755);
+		free(parent);
+		if (rc < 0)
+			return -1;
+	}
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return fail_sys(errno == EACCES ? EX_NOPERM : EX_CANTCREAT, "cannot create '%s'", path);
+	return 0;
+}
+
+int bundle_open(const char *arg, int flags, struct bundle **out)
+{
+	if (!*arg)
+		return fail(EX_USAGE, "empty bundle name");
+	if (!is_path(arg) && !bundle_name_ok(arg))
+		return fail(EX_USAGE, "'%s' is not a bundle name (letters, digits, '.', '_', '-') or a path", arg);
+	char *path = bundle_resolve(arg);
+	if ((flags & BUNDLE_CREATE) && create_dir(path) < 0) {
+		free(path);
+		return -1;
+	}
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			fail(EX_NOINPUT, "no bundle '%s' (looked for '%s')", arg, path);
+		else
+			fail_sys(errno == ENOTDIR ? EX_DATAERR : EX_NOINPUT, "cannot open bundle '%s'", path);
+		free(path);
+		return -1;
+	}
+	struct bundle *b = xcalloc(1, sizeof *b);
+	b->path = path;
+	b->name = name_of(path);
+	b->dirfd = fd;
+	b->lockfd = -1;
+	*out = b;
+	return 0;
+}
+
+void bundle_close(struct bundle *b)
+{
+	if (!b)
+		return;
+	if (b->lockfd >= 0)
+		close(b->lockfd);
+	close(b->dirfd);
+	free(b->path);
+	free(b->name);
+	free(b);
+}
+
+const char *bundle_path(const struct bundle *b) { return b->path; }
+const char *bundle_name(const struct bundle *b) { return b->name; }
+int bundle_dirfd(const struct bundle *b) { return b->dirfd; }
+
+char *bundle_file(const struct bundle *b, const char *name)
+{
+	return xasprintf("%s/%s", b->path, name);
+}
+
+bool bundle_has(const struct bundle *b, const char *name)
+{
+	struct stat st;
+	return fstatat(b->dirfd, name, &st, 0) == 0;
+}
+
+static long lock_holder(int fd)
+{
+	char buf[32] = { 0 };
+	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+	return n > 0 ? strtol(buf, NULL, 10) : 0;
+}
+
+int bundle_lock(struct bundle *b, bool wait)
+{
+	if (b->lockfd >= 0)
+		return 0;
+	int fd = openat(b->dirfd, BUNDLE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return fail_sys(errno == EACCES ? EX_NOPERM : EX_CANTCREAT, "cannot create '%s/%s'", b->path, BUNDLE_LOCK);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK) {
+			fail_sys(EX_IOERR, "cannot lock '%s'", b->path);
+			close(fd);
+			return -1;
+		}
+		long pid = lock_holder(fd);
+		if (!wait) {
+			close(fd);
+			return fail(EX_TEMPFAIL, "bundle '%s' is busy (pid %ld holds its lock)", b->name, pid);
+		}
+		info("waiting for bundle '%s' (pid %ld holds its lock)", b->name, pid);
+		while (flock(fd, LOCK_EX) < 0) {
+			if (errno != EINTR) {
+				fail_sys(EX_IOERR, "cannot lock '%s'", b->path);
+				close(fd);
+				return -1;
+			}
+		}
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+		fail_sys(EX_IOERR, "cannot write '%s/%s'", b->path, BUNDLE_LOCK);
+		close(fd);
+		return -1;
+	}
+	b->lockfd = fd;
+	return 0;
+}
+
+int bundle_mkdir(struct bundle *b, const char *name, mode_t mode)
+{
+	if (mkdirat(b->dirfd, name, mode) < 0 && errno != EEXIST)
+		return fail_sys(errno == EACCES ? EX_NOPERM : EX_CANTCREAT, "cannot create '%s/%s'", b->path, name);
+	return 0;
+}
+
+/* Files in subdirectories (ssh/known_hosts) are written through that directory's fd. */
+static int with_parent(struct bundle *b, const char *name, int *dfd, char **where, const char **base)
+{
+	const char *slash = strrchr(name, '/');
+	if (!slash) {
+		*dfd = b->dirfd;
+		*where = xstrdup(b->path);
+		*base = name;
+		return 0;
+	}
+	char *sub = xstrndup(name, (size_t)(slash - name));
+	if (bundle_mkdir(b, sub, 0755) < 0) {
+		free(sub);
+		return -1;
+	}
+	*dfd = openat(b->dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	*where = xasprintf("%s/%s", b->path, sub);
+	free(sub);
+	*base = slash + 1;
+	if (*dfd < 0) {
+		fail_sys(EX_CANTCREAT, "cannot open '%s'", *where);
+		free(*where);
+		return -1;
+	}
+	return 0;
+}
+
+int bundle_write(struct bundle *b, const char *name, const void *data, size_t len, mode_t mode)
+{
+	int dfd;
+	char *where;
+	const char *base;
+	if (with_parent(b, name, &dfd, &where, &base) < 0)
+		return -1;
+	int rc = atomic_write_at(dfd, where, base, data, len, mode);
+	if (dfd != b->dirfd)
+		close(dfd);
+	free(where);
+	return rc;
+}
+
+int bundle_write_json(struct bundle *b, const char *name, json_t *obj, mode_t mode)
+{
+	char *text = json_dumps(obj, JSON_INDENT(2));
+	if (!text)
+		return fail(EX_SOFTWARE, "cannot encode '%s' as JSON", name);
+	struct buf out = BUF_ZERO;
+	buf_adds(&out, text);
+	buf_adds(&out, "\n");
+	free(text);
+	int rc = bundle_write(b, name, out.data, out.len, mode);
+	buf_free(&out);
+	return rc;
+}
+
+int bundle_read_json(const struct bundle *b, const char *name, json_t **out)
+{
+	int fd = openat(b->dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail_sys(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot open '%s/%s'", b->path, name);
+	json_error_t je;
+	json_t *j = json_loadfd(fd, 0, &je);
+	close(fd);
+	if (!j)
+		return fail(EX_DATAERR, "'%s/%s' is not valid JSON (line %d: %s)", b->path, name, je.line, je.text);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return fail(EX_DATAERR, "'%s/%s' is not a JSON object", b->path, name);
+	}
+	*out = j;
+	return 0;
+}
+
+int bundle_remove(struct bundle *b, const char *name)
+{
+	if (unlinkat(b->dirfd, name, 0) < 0 && errno != ENOENT)
+		return fail_sys(EX_IOERR, "cannot remove '%s/%s'", b->path, name);
+	return 0;
+}
+
+static bool stage_ok(const char *stage)
+{
+	return bundle_name_ok(stage) && !strchr(stage, '.');
+}
+
+int bundle_stamp_get(const struct bundle *b, const char *stage, char *hex, size_t size)
+{
+	if (!stage_ok(stage))
+		return fail(EX_USAGE, "'%s' is not a stage name", stage);
+	char *name = xasprintf("%s/%s", BUNDLE_STAMPS_DIR, stage);
+	int fd = openat(b->dirfd, name, O_RDONLY | O_CLOEXEC);
+	free(name);
+	if (fd < 0)
+		return errno == ENOENT ? 1 : fail_sys(EX_IOERR, "cannot read the %s stamp in '%s'", stage, b->path);
+	ssize_t n = read(fd, hex, size - 1);
+	close(fd);
+	if (n < 0)
+		return fail_sys(EX_IOERR, "cannot read the %s stamp in '%s'", stage, b->path);
+	hex[n] = '\0';
+	hex[strcspn(hex, "\n")] = '\0';
+	return 0;
+}
+
+int bundle_stamp_set(struct bundle *b, const char *stage, const char *hex)
+{
+	if (!stage_ok(stage))
+		return fail(EX_USAGE, "'%s' is not a stage name", stage);
+	char *name = xasprintf("%s/%s", BUNDLE_STAMPS_DIR, stage);
+	char *line = xasprintf("%s\n", hex);
+	/* 0600: a stamp digests inputs that include secrets. */
+	int rc = bundle_write(b, name, line, strlen(line), 0600);
+	free(line);
+	free(name);
+	return rc;
+}
+
+int bundle_stamp_clear(struct bundle *b, const char *stage)
+{
+	if (!stage_ok(stage))
+		return fail(EX_USAGE, "'%s' is not a stage name", stage);
+	char *name = xasprintf("%s/%s", BUNDLE_STAMPS_DIR, stage);
+	int rc = bundle_remove(b, name);
+	free(name);
+	return rc;
+}

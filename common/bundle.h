@@ -1,0 +1,75 @@
+/* bundle: NAME.clawbundle, the directory every stage reads and writes.
+ * Owns every file name in it, where bundles live ($CLAW_HOME/VMs), the lock that
+ * keeps two processes from interleaving on one bundle, atomic writes of files
+ * and JSON, and the stage stamps. Never prints; errors go through fail(). */
+#ifndef CLAW_BUNDLE_H
+#define CLAW_BUNDLE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define BUNDLE_EXT ".clawbundle"
+#define BUNDLE_CONFIG "claw.yml"
+#define BUNDLE_IPSW_JSON "ipsw.json"
+#define BUNDLE_IPSW "restore.ipsw"
+#define BUNDLE_DISK "disk.img"
+#define BUNDLE_AUX "aux.img"
+#define BUNDLE_VMCONFIG "config.json"
+#define BUNDLE_SSH_DIR "ssh"
+#define BUNDLE_KNOWN_HOSTS "ssh/known_hosts"
+#define BUNDLE_INJECT_JSON "inject.json"
+#define BUNDLE_RUN_DIR "run"
+#define BUNDLE_RUN_PID "run/pid"
+#define BUNDLE_RUN_STATE "run/state"
+#define BUNDLE_RUN_IP "run/ip"
+#define BUNDLE_PROVISION_SH "provision.sh"
+#define BUNDLE_PROVISION_LOG "provision.log"
+#define BUNDLE_PROVISION_JSON "provision.json"
+#define BUNDLE_MANIFEST "manifest.json"
+#define BUNDLE_STAMPS_DIR ".stamps"
+#define BUNDLE_LOCK "lock"
+
+enum { BUNDLE_CREATE = 1 };
+
+struct bundle; /* opaque */
+
+/* $CLAW_HOME, or ~/ClawOS. */
+char *bundle_home(void);
+/* Where bundles given by name live: $CLAW_HOME/VMs. */
+char *bundle_vms_dir(void);
+/* A NAME (letters, digits, . _ -) or a path (holds a '/' or ends in .clawbundle). */
+bool bundle_name_ok(const char *name);
+/* NAME -> $CLAW_HOME/VMs/NAME.clawbundle; a path stays as it is. */
+char *bundle_resolve(const char *name_or_path);
+
+int bundle_open(const char *name_or_path, int flags, struct bundle **out);
+void bundle_close(struct bundle *b);
+const char *bundle_path(const struct bundle *b);
+/* The name without directory and .clawbundle. */
+const char *bundle_name(const struct bundle *b);
+int bundle_dirfd(const struct bundle *b);
+/* A new string: the bundle's path joined with a file name. */
+char *bundle_file(const struct bundle *b, const char *name);
+bool bundle_has(const struct bundle *b, const char *name);
+
+/* Take the bundle's lock; with wait, block until the holder lets go, else fail
+ * with EX_TEMPFAIL naming the holder's pid. Held until bundle_close or exit. */
+int bundle_lock(struct bundle *b, bool wait);
+
+/* Make a subdirectory (ssh, run, .stamps) if it is missing. */
+int bundle_mkdir(struct bundle *b, const char *name, mode_t mode);
+int bundle_write(struct bundle *b, const char *name, const void *data, size_t len, mode_t mode);
+int bundle_write_json(struct bundle *b, const char *name, json_t *obj, mode_t mode);
+/* EX_NOINPUT when missing, EX_DATAERR when it is not a JSON object. */
+int bundle_read_json(const struct bundle *b, const char *name, json_t **out);
+int bundle_remove(struct bundle *b, const char *name);
+
+/* Stage stamps: .stamps/STAGE holds the digest of the inputs the stage last
+ * succeeded with. get returns 1 when there is none. */
+int bundle_stamp_get(const struct bundle *b, const char *stage, char *hex, size_t size);
+int bundle_stamp_set(struct bundle *b, const char *stage, const char *hex);
+int bundle_stamp_clear(struct bundle *b, const char *stage);
+
+#endif

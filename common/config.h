@@ -1,0 +1,78 @@
+/* config: claw.yml — the schema, its validation, the built-in default, the
+ * effective config (defaults filled in) as typed fields and as JSON.
+ * Never prints: every problem is recorded with fail() as
+ * "FILE:LINE:COL: what is wrong" and EX_CONFIG (EX_NOINPUT for a missing file). */
+#ifndef CLAW_CONFIG_H
+#define CLAW_CONFIG_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_BUILTIN "(built-in)"
+#define CONFIG_MASK "********"
+#define CONFIG_VNC_MAX 8 /* VNC's DES key is 8 bytes; longer passwords are cut by clients */
+
+struct config_custom {
+	char *name; /* NULL when the entry was a plain command */
+	char *run;
+};
+
+struct config_list {
+	char **items;
+	size_t n;
+};
+
+struct claw_config {
+	char *path; /* the file read, or CONFIG_BUILTIN */
+	char *name;
+	struct {
+		int cpu;           /* clamped to the host */
+		int cpu_requested; /* as written */
+		uint64_t ram, disk;
+		char *macos;
+		int width, height, dpi;
+	} vm;
+	struct {
+		char *username;
+		char *password;     /* after CLAW_PASSWORD / password_file; NULL if none */
+		char *ssh_key;      /* path of the public key file, or NULL */
+		char *ssh_pubkey;   /* its content */
+		char *vnc_password; /* after CLAW_VNC_PASSWORD / vnc_password_file; NULL if none */
+	} access;
+	struct {
+		bool homebrew;
+		struct config_list packages, casks, npm_global;
+		struct config_custom *custom;
+		size_t ncustom;
+	} tools;
+	json_t *tree; /* effective config; secrets in clear (see config_json) */
+};
+
+/* Load path (NULL: the built-in default), fill defaults, apply the environment. */
+int config_load(const char *path, struct claw_config **out);
+/* Load from memory; name is used in messages. */
+int config_load_string(const char *text, size_t len, const char *name, struct claw_config **out);
+void config_free(struct claw_config *cfg);
+
+/* The effective config as JSON (a new reference); secrets masked when asked. */
+json_t *config_json(const struct claw_config *cfg, bool mask_secrets);
+/* The effective config as YAML text, secrets masked. */
+int config_yaml(const struct claw_config *cfg, char **out, size_t *len);
+
+/* Look up a dotted key. Returns 0 and a new reference, 1 when the key is known but
+ * unset, -1 (EX_USAGE) when the schema has no such key. Secrets come back masked. */
+int config_lookup(const struct claw_config *cfg, const char *key, json_t **out);
+
+/* Parse "8GB" and friends (powers of 1024). -1 on a malformed size. */
+int config_parse_size(const char *s, uint64_t *out);
+/* Would macOS accept this short user name? */
+bool config_username_ok(const char *name);
+bool config_brew_name_ok(const char *name);
+bool config_npm_name_ok(const char *name);
+
+/* The compiled-in share/claw/claw.yml. */
+extern const char claw_default_config[];
+
+#endif

@@ -1,0 +1,38 @@
+/* spawn: run a program from an argv vector with posix_spawnp — never a shell
+ * string — feeding stdin from memory or /dev/null, capturing stdout/stderr,
+ * with an optional timeout. Exit status follows execline: a child killed by
+ * signal N reports 128+N. Never prints. */
+#ifndef CLAW_SPAWN_H
+#define CLAW_SPAWN_H
+
+#include "util.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct spawn_opts {
+	const void *stdin_data; /* NULL: stdin is /dev/null */
+	size_t stdin_len;
+	bool capture_out;       /* else the child writes to our stdout */
+	bool capture_err;       /* else the child writes to our stderr */
+	bool quiet_err;         /* discard the child's stderr */
+	int timeout_ms;         /* 0: none; on expiry SIGTERM, then SIGKILL after 2 s */
+};
+#define SPAWN_OPTS_ZERO { NULL, 0, false, false, false, 0 }
+
+struct spawn_result {
+	int status; /* exit code, or 128+signal */
+	bool timed_out;
+	struct buf out, err;
+};
+#define SPAWN_RESULT_ZERO { 0, false, BUF_ZERO, BUF_ZERO }
+
+/* Returns 0 when the child ran (whatever its status), -1 when it could not be started. */
+int spawn_run(const char *const argv[], const struct spawn_opts *opts, struct spawn_result *res);
+void spawn_result_free(struct spawn_result *res);
+
+/* Exit status of a waitpid() status word, as above. */
+int spawn_exit_status(int wstatus);
+
+#endif

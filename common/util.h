@@ -1,0 +1,53 @@
+/* util: memory that never comes back NULL, and small string and file helpers.
+ * Running out of memory is the one failure common/ does not return: it prints
+ * "prog: out of memory" and exits 71 (EX_OSERR), because no caller could do better. */
+#ifndef CLAW_UTIL_H
+#define CLAW_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A growable byte buffer, always NUL-terminated. */
+struct buf {
+	char *data;
+	size_t len, cap;
+};
+#define BUF_ZERO { NULL, 0, 0 }
+void buf_add(struct buf *b, const void *p, size_t n);
+void buf_adds(struct buf *b, const char *s);
+void buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_free(struct buf *b);
+
+/* Read a whole file (at most max bytes; larger is an error EX_DATAERR). */
+int file_read(const char *path, size_t max, struct buf *out);
+/* Write all of buf to fd, retrying short writes and EINTR. */
+int write_all(int fd, const void *buf, size_t len);
+
+/* Wipe a secret before its memory is freed. */
+void secure_zero(void *p, size_t n);
+
+/* Parse a decimal unsigned integer; all of s must be digits, no overflow. */
+int parse_u64(const char *s, uint64_t *out);
+
+/* "~/x" and "~" expand with $HOME; relative paths are taken relative to base_dir
+ * (NULL: the current directory). Returns a new string. */
+char *path_expand(const char *path, const char *base_dir);
+
+/* Bytes in the largest unit of 1024 that fits: "8GB", "1.5GB"; exact: only a unit that divides. */
+void size_format(uint64_t bytes, int exact, char out[32]);
+
+/* Host facts. */
+int host_cpu_count(void);
+
+/* Create a directory and its parents (mode for the ones it creates). */
+int mkdir_p(const char *path, mode_t mode);
+
+#endif

@@ -1,0 +1,18 @@
+# fish completion for claw-config
+function __claw_bundles --description 'bundle names under $CLAW_HOME/VMs'
+    set -l home ~/ClawOS
+    set -q CLAW_HOME; and set home $CLAW_HOME
+    for f in $home/VMs/*.clawbundle
+        string replace -r '^.*/(.*)\.clawbundle$' '$1' $f
+    end
+end
+complete -c claw-config -f
+complete -c claw-config -s b -l bundle -x -d "read the bundle's claw.yml" -a "(__claw_bundles)"
+complete -c claw-config -s c -l config -r -F -d "read this claw.yml"
+complete -c claw-config -l json -d "print JSON"
+complete -c claw-config -s q -l quiet -d "only errors"
+complete -c claw-config -s v -l verbose -d "say more"
+complete -c claw-config -s h -l help -d "print the usage"
+complete -c claw-config -l version -d "print the version"
+complete -c claw-config -n "not __fish_seen_subcommand_from check get dump" -a "check get dump"
+complete -c claw-config -n "__fish_seen_subcommand_from get" -a "name vm.cpu vm.ram vm.disk vm.macos vm.display.width vm.display.height vm.display.dpi access.username access.password access.ssh_key access.vnc_password tools.homebrew tools.packages tools.casks tools.npm_global tools.custom"

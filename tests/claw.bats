@@ -1,0 +1,124 @@
+#!/usr/bin/env bats
+# The claw driver (dispatch, help) and claw-ls (listing bundles from their files).
+
+load helpers/common
+
+setup() { common_setup; }
+
+vm() { # NAME [config.json body] -> a bundle under CLAW_HOME
+	local d="$CLAW_HOME/VMs/$1.clawbundle"
+	mkdir -p "$d"
+	[ -z "${2:-}" ] || printf '%s\n' "$2" >"$d/config.json"
+	echo "$d"
+}
+
+@test "claw with no arguments prints the usage and exits 64" {
+	run claw
+	assert_failure 64
+	assert_line --index 0 "usage: claw [-h] [--version] COMMAND [ARGS...]"
+}
+
+@test "claw -h and claw help print the usage on stdout" {
+	run claw -h
+	assert_success
+	assert_line --index 0 --partial "usage: claw"
+	run claw help
+	assert_success
+	assert_line --index 0 --partial "usage: claw"
+}
+
+@test "claw --version" {
+	run claw --version
+	assert_output --regexp '^claw [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+@test "claw STAGE ARGS runs claw-STAGE ARGS, exit code and all" {
+	run claw config get vm.macos
+	assert_success
+	assert_output latest
+	run claw config get vm.nope
+	assert_failure 64
+	printf 'vm: [\n' >bad.yml
+	run claw config -c bad.yml check
+	assert_failure 78
+	assert_output --partial "claw-config: bad.yml:2:1: YAML syntax"
+}
+
+@test "claw help COMMAND prints that command's usage" {
+	run claw help config
+	assert_success
+	assert_line --index 0 --partial "usage: claw-config"
+}
+
+@test "an unknown command, or one that tries to leave the bin folder, is 64" {
+	for c in frobnicate ../claw-config 'config;id' '-x' 'A'; do
+		run claw "$c"
+		assert_failure 64
+	done
+	run claw frobnicate
+	assert_output "claw: unknown command 'frobnicate'; 'claw help' lists them"
+}
+
+@test "claw finds a stage beside itself before PATH" {
+	mkdir -p fakebin
+	printf '#!/bin/sh\necho impostor\n' >fakebin/claw-config
+	chmod +x fakebin/claw-config
+	PATH="$PWD/fakebin:$PATH" run "$CLAW_BIN/claw" config get vm.macos
+	assert_output latest
+}
+
+@test "claw-ls: nothing to list prints nothing" {
+	run claw ls
+	assert_success
+	assert_output ""
+	run claw ls --json
+	assert_output "[]"
+}
+
+@test "claw-ls: bundles sorted by name, with what config.json says" {
+	vm zeta >/dev/null
+	vm alpha '{"cpuCount": 4, "memorySize": 8589934592, "diskSize": 68719476736, "os": {"version": "15.2", "build": "24C101"}}' >/dev/null
+	truncate -s 64G "$CLAW_HOME/VMs/alpha.clawbundle/disk.img"
+	run claw ls
+	assert_success
+	assert_line --index 0 --regexp '^NAME +STATE +MACOS +CPU +RAM +DISK +IP$'
+	assert_line --index 1 --regexp '^alpha +stopped +15\.2 +4 +8GB +0B/64GB +-$'
+	assert_line --index 2 --regexp '^zeta +incomplete +- +- +- +-/- +-$'
+	run claw ls --json
+	assert_success
+	run python3 -c 'import json,sys; d=json.load(sys.stdin); a=d[0]; print(a["name"], a["state"], a["macos"], a["build"], a["cpu"], a["ram"], a["disk_size"], a["disk_used"], "ip" in a, d[1]["state"], "macos" in d[1])' <<<"$output"
+	assert_output "alpha stopped 15.2 24C101 4 8589934592 68719476736 0 False incomplete False"
+}
+
+@test "claw-ls: a running VM shows its state and IP; a dead pid shows stopped" {
+	d=$(vm dev '{"cpuCount": 2}')
+	mkdir -p "$d/run"
+	sleep 30 &
+	echo $! >"$d/run/pid"
+	echo running >"$d/run/state"
+	echo 192.168.64.5 >"$d/run/ip"
+	run claw ls dev
+	assert_line --index 1 --regexp '^dev +running +- +2 .* 192\.168\.64\.5$'
+	kill %1
+	wait || true
+	run claw ls dev
+	assert_line --index 1 --regexp '^dev +stopped '
+	refute_output --partial 192.168.64.5
+}
+
+@test "claw-ls: a named bundle that does not exist is 66; a path works" {
+	run claw ls nope
+	assert_failure 66
+	assert_output "claw-ls: no bundle 'nope' (looked for '$CLAW_HOME/VMs/nope.clawbundle')"
+	mkdir -p elsewhere/x.clawbundle
+	run claw ls elsewhere/x.clawbundle
+	assert_success
+	assert_line --index 1 --regexp '^x +incomplete'
+}
+
+@test "claw-ls: a corrupt config.json is 65 and named" {
+	vm broken '{"cpuCount": ' >/dev/null
+	run claw ls
+	assert_failure 65
+	assert_output --partial "claw-ls: '$CLAW_HOME/VMs/broken.clawbundle/config.json' is not valid JSON"
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bats
+# Every flag in each command's usage is completed by bash, zsh and fish: the
+# usage message is the table, the completions must not drift from it.
+
+load helpers/common
+
+setup() { common_setup; }
+
+# The flags a usage message's synopsis (up to its first blank line) names:
+# -x clusters split into letters, --long words.
+usage_flags() {
+	"$1" -h | sed -n '1,/^$/p' | tr '[]|' '   ' | tr ' ' '\n' | grep -E '^--?[A-Za-z]' | sed 's/[^A-Za-z-].*$//' |
+		while read -r w; do
+			case $w in
+			--*) echo "$w" ;;
+			-*) printf -- '%s\n' "${w#-}" | fold -w1 | sed 's/^/-/' ;;
+			esac
+		done | sort -u
+}
+
+bash_completes() { # CMD -> every option bash offers after CMD
+	bash -c '. "$1/completions/bash/$2"; COMP_WORDS=("$2" "-"); COMP_CWORD=1; "$(complete -p "$2" | sed "s/.*-F \([^ ]*\).*/\1/")"; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP" "$1"
+}
+
+zsh_completes() { # the option specs the zsh function hands to _arguments
+	zsh -fc '_arguments() { print -rl -- "$@" }; _describe() { :; }; _files() { :; }; _normal() { :; }
+		service=$2; words=($2 ""); CURRENT=2; source $1/completions/zsh/_claw' _ "$TOP" "$1" |
+		sed -e 's/^([^)]*)//' -e 's/\[.*//' | grep -E '^--?[A-Za-z]'
+}
+
+fish_completes() {
+	fish -c "source $TOP/completions/fish/$1.fish; complete -C '$1 -'; complete -C '$1 --'" | cut -f1
+}
+
+check_all_shells() {
+	local cmd=$1 missing=""
+	local flags
+	flags=$(usage_flags "$cmd")
+	[ -n "$flags" ]
+	local b z f
+	b=$(bash_completes "$cmd")
+	z=$(zsh_completes "$cmd")
+	f=$(fish_completes "$cmd")
+	for flag in $flags; do
+		grep -qxe "$flag" <<<"$b" || missing="$missing bash:$flag"
+		grep -qxe "$flag" <<<"$z" || missing="$missing zsh:$flag"
+		grep -qxe "$flag" <<<"$f" || missing="$missing fish:$flag"
+	done
+	[ -z "$missing" ] || {
+		echo "not completed:$missing"
+		return 1
+	}
+}
+
+@test "usage_flags reads a usage message" {
+	run usage_flags claw-config
+	assert_output $'--json\n--version\n-b\n-c\n-h\n-q\n-v'
+}
+
+@test "claw-config: every usage flag completes in bash, zsh and fish" {
+	check_all_shells claw-config
+}
+
+@test "claw-ls: every usage flag completes in bash, zsh and fish" {
+	check_all_shells claw-ls
+}
+
+@test "claw: every usage flag completes in bash, zsh and fish" {
+	check_all_shells claw
+}
+
+@test "claw: the commands complete, and a command's own flags after it" {
+	run bash -c '. "$1/completions/bash/claw"; COMP_WORDS=(claw ""); COMP_CWORD=1; _claw; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP"
+	assert_line ls
+	assert_line config
+	run bash -c '. "$1/completions/bash/claw"; COMP_WORDS=(claw config --js); COMP_CWORD=2; _claw; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP"
+	assert_output --json
+	run fish -c "source $TOP/completions/fish/claw-config.fish; source $TOP/completions/fish/claw.fish; complete -C 'claw config --js'"
+	assert_output --partial --json
+}
+
+@test "bundle names complete from CLAW_HOME" {
+	mkdir -p "$CLAW_HOME/VMs/alpha.clawbundle" "$CLAW_HOME/VMs/beta.clawbundle"
+	run bash -c '. "$1/completions/bash/claw"; COMP_WORDS=(claw-config -b ""); COMP_CWORD=2; _claw_config; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP"
+	assert_output $'alpha\nbeta'
+	run fish -c "source $TOP/completions/fish/claw-ls.fish; complete -C 'claw-ls '"
+	assert_line alpha
+	assert_line beta
+}
+
+@test "the zsh file loads in zsh without errors" {
+	run zsh -fc "autoload -Uz compinit && compinit -u -D; fpath=($TOP/completions/zsh \$fpath); autoload -Uz _claw; whence -w _claw"
+	assert_success
+	assert_output "_claw: function"
+}

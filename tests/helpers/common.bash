@@ -1,0 +1,30 @@
+# Shared by every bats suite: the built binaries first on PATH, a private
+# CLAW_HOME and HOME per test, bats-support and bats-assert.
+# shellcheck shell=bash
+
+for lib in /usr/lib/bats /usr/local/lib/bats /opt/homebrew/lib /usr/local/lib; do
+	if [ -f "$lib/bats-support/load.bash" ]; then
+		load "$lib/bats-support/load.bash"
+		load "$lib/bats-assert/load.bash"
+		break
+	fi
+done
+
+TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+export FIXTURES
+FIXTURES=$(cd "$TOP/../shared/fixtures" 2>/dev/null && pwd || echo "$TOP/tests/fixtures")
+: "${CLAW_BIN:=$TOP/bin}"
+export PATH="$CLAW_BIN:$PATH"
+
+common_setup() {
+	export CLAW_HOME="$BATS_TEST_TMPDIR/claw-home"
+	export HOME="$BATS_TEST_TMPDIR/home"
+	mkdir -p "$HOME"
+	unset CLAW_PASSWORD CLAW_VNC_PASSWORD
+	cd "$BATS_TEST_TMPDIR" || return 1
+}
+
+# A config file from stdin, named claw.yml in the test's directory unless $1 says otherwise.
+config() {
+	cat >"${1:-$BATS_TEST_TMPDIR/claw.yml}"
+}
