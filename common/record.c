@@ -1,0 +1,155 @@
+/* record: the resolve record in its two spellings, key=value and JSON. */
+#include "record.h"
+#include "log.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <string.h>
+
+const char *const record_keys[] = { "url", "version", "build", "sha1", "sha256", "size", "source", NULL };
+
+void record_set(json_t *rec, const char *key, const char *value)
+{
+	if (value && *value)
+		json_object_set_new(rec, key, json_string(value));
+}
+
+static int safe_char(int c)
+{
+	return isalnum(c) || strchr("_./:,+@%=-", c);
+}
+
+char *record_quote(const char *s)
+{
+	int safe = *s != '\0';
+	for (const char *p = s; *p; p++)
+		safe = safe && safe_char((unsigned char)*p);
+	if (safe)
+		return xstrdup(s);
+	struct buf b = BUF_ZERO;
+	buf_adds(&b, "'");
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'')
+			buf_adds(&b, "'\\''");
+		else
+			buf_add(&b, p, 1);
+	}
+	buf_adds(&b, "'");
+	return b.data;
+}
+
+int record_write_kv(json_t *rec, FILE *out)
+{
+	for (int i = 0; record_keys[i]; i++) {
+		json_t *v = json_object_get(rec, record_keys[i]);
+		if (json_is_integer(v)) {
+			fprintf(out, "%s=%" JSON_INTEGER_FORMAT "\n", record_keys[i], json_integer_value(v));
+		} else if (json_is_string(v)) {
+			char *q = record_quote(json_string_value(v));
+			fprintf(out, "%s=%s\n", record_keys[i], q);
+			free(q);
+		}
+	}
+	return ferror(out) ? -1 : 0;
+}
+
+/* One value: bare up to the end of the line, or single-quoted pieces ('\'' for a quote). */
+static int unquote(const char *v, struct buf *out)
+{
+	while (*v) {
+		if (*v == '\'') {
+			const char *end = strchr(v + 1, '\'');
+			if (!end)
+				return -1;
+			buf_add(out, v + 1, (size_t)(end - v - 1));
+			v = end + 1;
+		} else if (*v == '\\' && v[1]) {
+			buf_add(out, v + 1, 1);
+			v += 2;
+		} else if (safe_char((unsigned char)*v)) {
+			buf_add(out, v, 1);
+			v++;
+		} else {
+			return -1;
+		}
+	}
+	if (!out->data)
+		buf_add(out, "", 0);
+	return 0;
+}
+
+static int parse_kv_line(json_t *rec, char *line, int lineno, const char *what)
+{
+	char *eq = strchr(line, '=');
+	if (!eq || eq == line)
+		return fail(EX_DATAERR, "%s: line %d: expected key=value", what, lineno);
+	*eq = '\0';
+	for (char *p = line; *p; p++)
+		if (!(isalnum((unsigned char)*p) || *p == '_'))
+			return fail(EX_DATAERR, "%s: line %d: '%s' is not a key", what, lineno, line);
+	struct buf v = BUF_ZERO;
+	if (unquote(eq + 1, &v) < 0) {
+		buf_free(&v);
+		return fail(EX_DATAERR, "%s: line %d: cannot read the value of '%s'", what, lineno, line);
+	}
+	if (!strcmp(line, "size")) {
+		uint64_t n;
+		if (parse_u64(v.data, &n) < 0 || n > (uint64_t)1 << 52) {
+			buf_free(&v);
+			return fail(EX_DATAERR, "%s: line %d: size must be a number of bytes", what, lineno);
+		}
+		json_object_set_new(rec, "size", json_integer((json_int_t)n));
+	} else {
+		record_set(rec, line, v.data);
+	}
+	buf_free(&v);
+	return 0;
+}
+
+static int parse_json(const char *text, size_t len, const char *what, json_t **out)
+{
+	json_error_t je;
+	json_t *j = json_loadb(text, len, 0, &je);
+	if (!j || !json_is_object(j)) {
+		json_decref(j);
+		return fail(EX_DATAERR, "%s: not a JSON object (line %d: %s)", what, je.line, j ? "not an object" : je.text);
+	}
+	json_t *size = json_object_get(j, "size");
+	if (size && !json_is_integer(size)) {
+		json_decref(j);
+		return fail(EX_DATAERR, "%s: size must be a number of bytes", what);
+	}
+	*out = j;
+	return 0;
+}
+
+int record_parse(const char *text, size_t len, const char *what, json_t **out)
+{
+	size_t i = 0;
+	while (i < len && isspace((unsigned char)text[i]))
+		i++;
+	if (i < len && text[i] == '{')
+		return parse_json(text, len, what, out);
+	json_t *rec = json_object();
+	char *copy = xstrndup(text, len), *line = copy;
+	int lineno = 0, rc = 0;
+	while (line && rc == 0) {
+		char *next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		line[strcspn(line, "\r")] = '\0';
+		if (*line && *line != '#')
+			rc = parse_kv_line(rec, line, lineno, what);
+		line = next;
+	}
+	free(copy);
+	if (rc == 0 && !json_object_get(rec, "url"))
+		rc = fail(EX_DATAERR, "%s: no url", what);
+	if (rc < 0) {
+		json_decref(rec);
+		return -1;
+	}
+	*out = rec;
+	return 0;
+}
