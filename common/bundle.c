@@ -288,6 +288,24 @@ int bundle_remove(struct bundle *b, const char *name)
 	return 0;
 }
 
+int bundle_symlink(struct bundle *b, const char *name, const char *target)
+{
+	char tmp[256];
+	snprintf(tmp, sizeof tmp, ".%s.%ld", name, (long)getpid());
+	unlinkat(b->dirfd, tmp, 0);
+	if (symlinkat(target, b->dirfd, tmp) < 0)
+		return fail_sys(EX_CANTCREAT, "cannot create '%s/%s'", b->path, name);
+	if (renameat(b->dirfd, tmp, b->dirfd, name) < 0) {
+		int e = errno;
+		unlinkat(b->dirfd, tmp, 0);
+		errno = e;
+		return fail_sys(EX_CANTCREAT, "cannot create '%s/%s'", b->path, name);
+	}
+	if (fsync(b->dirfd) < 0 && errno != EINVAL)
+		return fail_sys(EX_IOERR, "cannot sync '%s'", b->path);
+	return 0;
+}
+
 static bool stage_ok(const char *stage)
 {
 	return bundle_name_ok(stage) && !strchr(stage, '.');

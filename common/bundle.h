@@ -65,6 +65,8 @@ int bundle_write_json(struct bundle *b, const char *name, json_t *obj, mode_t mo
 /* EX_NOINPUT when missing, EX_DATAERR when it is not a JSON object. */
 int bundle_read_json(const struct bundle *b, const char *name, json_t **out);
 int bundle_remove(struct bundle *b, const char *name);
+/* Point name at target (a symbolic link), replacing what was there atomically. */
+int bundle_symlink(struct bundle *b, const char *name, const char *target);
 
 /* Stage stamps: .stamps/STAGE holds the digest of the inputs the stage last
  * succeeded with. get returns 1 when there is none. */

@@ -52,6 +52,8 @@ enum spec_kind spec_classify(const char *s)
 		return SPEC_LATEST;
 	if (!strncmp(s, "https://", 8) || !strncmp(s, "http://", 7))
 		return SPEC_URL;
+	if (strstr(s, "://") && strncmp(s, "file://", 7))
+		return SPEC_BAD; /* ftp://, s3://: not a scheme claw fetches */
 	if (!strncmp(s, "file://", 7) || s[0] == '/' || s[0] == '.' || strchr(s, '/'))
 		return SPEC_FILE;
 	size_t n = strlen(s);

@@ -220,6 +220,16 @@ int host_cpu_count(void)
 	return n > 0 ? (int)n : 1;
 }
 
+int fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd) < 0 && errno != EINVAL ? -1 : 0;
+	close(fd);
+	return rc;
+}
+
 int mkdir_p(const char *path, mode_t mode)
 {
 	char *p = xstrdup(path);

@@ -47,6 +47,9 @@ void size_format(uint64_t bytes, int exact, char out[32]);
 /* Host facts. */
 int host_cpu_count(void);
 
+/* fsync a directory, so a rename in it survives a crash. */
+int fsync_dir(const char *path);
+
 /* Create a directory and its parents (mode for the ones it creates). */
 int mkdir_p(const char *path, mode_t mode);
 

@@ -1,0 +1,619 @@
+/* transfer: pieces over curl multi, written with pwrite, hashed along the contiguous prefix. */
+#include "transfer.h"
+#include "http.h"
+#include "atomic.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define UNKNOWN_END INT64_MAX
+#define MAX_CONNS 16
+#define MIN_PIECE ((int64_t)4 << 20)
+#define MAX_PIECE ((int64_t)256 << 20)
+
+enum { P_TODO, P_ACTIVE, P_DONE };
+
+struct piece {
+	int64_t start, end, written;
+	int state, fails;
+	long long retry_at;
+};
+
+struct xfer;
+
+struct conn {
+	CURL *h;
+	char errbuf[CURL_ERROR_SIZE];
+	struct xfer *x;
+	struct piece *p;
+	int64_t asked;          /* the offset this request starts at */
+	int64_t written_at_start;
+	bool checked, collapse, fatal;
+	double rate;
+	int64_t rate_bytes;
+	long long rate_t;
+};
+
+struct xfer {
+	const struct transfer_opts *o;
+	struct transfer_result *res;
+	int fd;
+	int64_t size;
+	struct piece *pieces;
+	size_t npieces, hash_idx;
+	struct digest *d;
+	int64_t hashed;
+	bool no_range;
+	CURLM *multi;
+	struct conn conns[MAX_CONNS];
+	int nconns;
+	long long last_state_save, last_progress;
+	int64_t rate_bytes;
+	long long rate_t;
+	double rate;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static char *state_path(const char *part)
+{
+	return xasprintf("%s.state", part);
+}
+
+void transfer_discard(const char *part)
+{
+	char *s = state_path(part);
+	unlink(part);
+	unlink(s);
+	free(s);
+}
+
+/* ---- pieces and their state file ---- */
+
+static void add_piece(struct xfer *x, int64_t start, int64_t end, int64_t written)
+{
+	x->pieces = xrealloc(x->pieces, (x->npieces + 1) * sizeof *x->pieces);
+	x->pieces[x->npieces++] = (struct piece){ start, end, written, written == end - start ? P_DONE : P_TODO, 0, 0 };
+}
+
+/* [0, prefix) is already on disk; split the rest for n connections. */
+static void plan_pieces(struct xfer *x, int64_t prefix, int n)
+{
+	x->npieces = 0;
+	if (x->size < 0) {
+		add_piece(x, 0, UNKNOWN_END, prefix);
+		x->pieces[0].state = P_TODO;
+		return;
+	}
+	if (prefix > 0)
+		add_piece(x, 0, prefix, prefix);
+	int64_t rest = x->size - prefix;
+	int64_t piece = n <= 1 ? rest : rest / (n * 4);
+	if (n > 1 && piece < MIN_PIECE)
+		piece = MIN_PIECE;
+	if (n > 1 && piece > MAX_PIECE)
+		piece = MAX_PIECE;
+	for (int64_t at = prefix; at < x->size; at += piece)
+		add_piece(x, at, at + piece < x->size ? at + piece : x->size, 0);
+	if (x->npieces == 0)
+		add_piece(x, 0, 0, 0);
+}
+
+static int load_state(struct xfer *x)
+{
+	char *path = state_path(x->o->part);
+	json_t *j = json_load_file(path, 0, NULL);
+	free(path);
+	if (!j)
+		return -1;
+	json_t *pieces = json_object_get(j, "pieces");
+	const char *url = json_string_value(json_object_get(j, "url"));
+	int ok = url && !strcmp(url, x->o->url) && json_integer_value(json_object_get(j, "size")) == x->size &&
+		 json_is_array(pieces) && json_array_size(pieces) > 0;
+	int64_t expect = 0;
+	size_t i;
+	json_t *p;
+	x->npieces = 0;
+	json_array_foreach(pieces, i, p) {
+		int64_t s = json_integer_value(json_array_get(p, 0)), e = json_integer_value(json_array_get(p, 1)),
+			w = json_integer_value(json_array_get(p, 2));
+		/* Pieces must tile the file exactly; anything else is not ours to trust. */
+		if (!ok || s != expect || e <= s || w < 0 || w > e - s) {
+			ok = 0;
+			break;
+		}
+		add_piece(x, s, e, w);
+		expect = e;
+	}
+	json_decref(j);
+	if (!ok || expect != x->size) {
+		x->npieces = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static void save_state(struct xfer *x)
+{
+	char *path = state_path(x->o->part);
+	if (x->npieces <= 1 || x->size < 0) {
+		unlink(path); /* one piece: the .part's length says it all */
+		free(path);
+		return;
+	}
+	json_t *pieces = json_array();
+	for (size_t i = 0; i < x->npieces; i++)
+		json_array_append_new(pieces, json_pack("[I,I,I]", (json_int_t)x->pieces[i].start,
+							(json_int_t)x->pieces[i].end, (json_int_t)x->pieces[i].written));
+	json_t *j = json_pack("{s:s, s:I, s:o}", "url", x->o->url, "size", (json_int_t)x->size, "pieces", pieces);
+	char *text = json_dumps(j, JSON_COMPACT);
+	/* Best effort: without it a resume re-fetches, it never corrupts. */
+	if (atomic_write(path, text, strlen(text), 0644) < 0)
+		info("cannot save '%s': %s", path, fail_msg());
+	free(text);
+	json_decref(j);
+	free(path);
+}
+
+/* ---- the digest over the contiguous prefix ---- */
+
+static int advance_hash(struct xfer *x)
+{
+	static char buf[1 << 20];
+	while (x->hash_idx < x->npieces) {
+		struct piece *p = &x->pieces[x->hash_idx];
+		int64_t avail = p->start + p->written - x->hashed;
+		while (avail > 0) {
+			size_t want = avail < (int64_t)sizeof buf ? (size_t)avail : sizeof buf;
+			ssize_t n = pread(x->fd, buf, want, x->hashed);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return fail_sys(EX_IOERR, "cannot read '%s'", x->o->part);
+			digest_update(x->d, buf, (size_t)n);
+			x->hashed += n;
+			avail -= n;
+		}
+		if (p->end == UNKNOWN_END || x->hashed < p->end)
+			break;
+		x->hash_idx++;
+	}
+	return 0;
+}
+
+static void reset_digest(struct xfer *x)
+{
+	digest_free(x->d);
+	x->d = digest_new(x->o->alg);
+	x->hashed = 0;
+	x->hash_idx = 0;
+}
+
+/* ---- one connection ---- */
+
+static int check_content_range(struct conn *c, const char *v)
+{
+	long long a, b, total;
+	if (sscanf(v, " bytes %lld-%lld/%lld", &a, &b, &total) != 3)
+		return 0;
+	if (a != c->asked)
+		return fail(EX_DATAERR, "'%s': the server sent bytes from %lld when asked for %" PRId64, c->x->o->url, a, c->asked);
+	if (c->x->size >= 0 && total != c->x->size)
+		return fail(EX_DATAERR, "'%s': the server says the file is %lld bytes; expected %" PRId64, c->x->o->url, total,
+			    c->x->size);
+	return 0;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct conn *c = arg;
+	size_t len = size * n;
+	if (len > 14 && !strncasecmp(p, "content-range:", 14)) {
+		char v[128];
+		size_t vl = len - 14 < sizeof v - 1 ? len - 14 : sizeof v - 1;
+		memcpy(v, p + 14, vl);
+		v[vl] = '\0';
+		if (check_content_range(c, v) < 0) {
+			c->fatal = true;
+			return 0;
+		}
+	}
+	return len;
+}
+
+/* The server ignored Range: with one piece, start it over from byte 0 in place. */
+static int restart_single(struct xfer *x, struct conn *c)
+{
+	if (ftruncate(x->fd, 0) < 0)
+		return fail_sys(EX_IOERR, "cannot truncate '%s'", x->o->part);
+	reset_digest(x);
+	c->p->written = 0;
+	c->asked = 0;
+	x->no_range = true;
+	x->res->range_ignored = true;
+	return 0;
+}
+
+/* First body bytes: is this the answer to what we asked? */
+static int check_response(struct conn *c)
+{
+	struct xfer *x = c->x;
+	long status = 0;
+	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
+	if (status >= 300)
+		return -1; /* an error page: not file content; on_done reports the status */
+	bool ranged = c->asked > 0 || (c->p->end != UNKNOWN_END && c->p->end != x->size);
+	if (status == 200 && ranged) {
+		if (x->npieces > 1) {
+			c->collapse = true;
+			return -1;
+		}
+		if (restart_single(x, c) < 0) {
+			c->fatal = true;
+			return -1;
+		}
+	}
+	curl_off_t cl = -1;
+	curl_easy_getinfo(c->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+	if (status == 200 && x->size >= 0 && cl >= 0 && cl != x->size) {
+		c->fatal = true;
+		return fail(EX_DATAERR, "'%s': the server says the file is %" PRId64 " bytes; expected %" PRId64, x->o->url,
+			    (int64_t)cl, x->size);
+	}
+	return 0;
+}
+
+static size_t on_body(char *buf, size_t size, size_t n, void *arg)
+{
+	struct conn *c = arg;
+	struct xfer *x = c->x;
+	size_t len = size * n;
+	if (!c->checked) {
+		if (check_response(c) < 0)
+			return 0;
+		c->checked = true;
+	}
+	struct piece *p = c->p;
+	int64_t off = p->start + p->written;
+	if (p->end != UNKNOWN_END && off + (int64_t)len > p->end) {
+		c->fatal = true;
+		fail(EX_DATAERR, "'%s': the server sent more bytes than the file holds", x->o->url);
+		return 0;
+	}
+	for (size_t done = 0; done < len;) {
+		ssize_t w = pwrite(x->fd, buf + done, len - done, off + (int64_t)done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			c->fatal = true;
+			fail_sys(errno == ENOSPC || errno == EDQUOT ? EX_CANTCREAT : EX_IOERR, "cannot write '%s'", x->o->part);
+			return 0;
+		}
+		done += (size_t)w;
+	}
+	/* The common case: these bytes extend the prefix, so hash them from memory, not from disk. */
+	if (off == x->hashed && x->pieces + x->hash_idx == p) {
+		digest_update(x->d, buf, len);
+		x->hashed += (int64_t)len;
+	}
+	p->written += (int64_t)len;
+	c->rate_bytes += (int64_t)len;
+	x->rate_bytes += (int64_t)len;
+	if (advance_hash(x) < 0) {
+		c->fatal = true;
+		return 0;
+	}
+	return len;
+}
+
+static int start_conn(struct xfer *x, struct conn *c, struct piece *p)
+{
+	memset(c, 0, sizeof *c);
+	c->x = x;
+	c->p = p;
+	if (x->no_range && p->written > 0 && restart_single(x, c) < 0)
+		return -1;
+	c->asked = p->start + p->written;
+	c->written_at_start = p->written;
+	c->rate_t = now_ms();
+	c->h = http_handle(x->o->url, c->errbuf);
+	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c->h, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(c->h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c->h, CURLOPT_HEADERDATA, c);
+	curl_easy_setopt(c->h, CURLOPT_PRIVATE, c);
+	curl_easy_setopt(c->h, CURLOPT_BUFFERSIZE, 512L * 1024);
+	curl_easy_setopt(c->h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c->h, CURLOPT_LOW_SPEED_TIME, (long)x->o->stall_seconds);
+	bool whole = c->asked == 0 && (p->end == UNKNOWN_END || p->end == x->size);
+	if (!whole) {
+		char range[64];
+		if (p->end == UNKNOWN_END)
+			snprintf(range, sizeof range, "%" PRId64 "-", c->asked);
+		else
+			snprintf(range, sizeof range, "%" PRId64 "-%" PRId64, c->asked, p->end - 1);
+		curl_easy_setopt(c->h, CURLOPT_RANGE, range);
+	}
+	p->state = P_ACTIVE;
+	curl_multi_add_handle(x->multi, c->h);
+	x->nconns++;
+	return 0;
+}
+
+static void stop_conn(struct xfer *x, struct conn *c)
+{
+	if (!c->h)
+		return;
+	curl_multi_remove_handle(x->multi, c->h);
+	curl_easy_cleanup(c->h);
+	c->h = NULL;
+	if (c->p->state == P_ACTIVE)
+		c->p->state = P_TODO;
+	x->nconns--;
+}
+
+static void stop_all(struct xfer *x)
+{
+	for (int i = 0; i < MAX_CONNS; i++)
+		stop_conn(x, &x->conns[i]);
+}
+
+/* Every piece back to one, from the start: for servers that ignore Range. */
+static int collapse(struct xfer *x)
+{
+	stop_all(x);
+	if (ftruncate(x->fd, 0) < 0)
+		return fail_sys(EX_IOERR, "cannot truncate '%s'", x->o->part);
+	x->npieces = 0;
+	add_piece(x, 0, x->size, 0);
+	x->pieces[0].state = P_TODO;
+	reset_digest(x);
+	x->no_range = true;
+	x->res->range_ignored = true;
+	save_state(x);
+	return 0;
+}
+
+static bool piece_complete(const struct xfer *x, const struct piece *p)
+{
+	return p->end == UNKNOWN_END || p->written == p->end - p->start || (x->size == 0);
+}
+
+/* A finished request: done, retry later, or give up. */
+static int on_done(struct xfer *x, struct conn *c, CURLcode rc)
+{
+	long status = 0;
+	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
+	struct piece *p = c->p;
+	if (c->collapse) {
+		info("the server ignores Range; downloading again with one connection");
+		return collapse(x);
+	}
+	if (c->fatal) {
+		stop_conn(x, c);
+		return -1;
+	}
+	if (status >= 300)
+		rc = CURLE_OK; /* the write callback refused an error page: the status is the news */
+	bool ok = rc == CURLE_OK && status < 300;
+	if (ok && piece_complete(x, p)) {
+		p->state = P_DONE;
+		if (p->end == UNKNOWN_END)
+			x->size = p->written, p->end = p->written;
+		stop_conn(x, c);
+		save_state(x);
+		return 0;
+	}
+	if (ok) /* the body ended before the range did */
+		rc = CURLE_PARTIAL_FILE;
+	if (p->written > c->written_at_start)
+		p->fails = 0;
+	p->fails++;
+	if (!http_transient(rc, status) || p->fails > x->o->retries) {
+		int r = http_fail(c->h, rc, x->o->url, c->errbuf);
+		if (ok || rc == CURLE_PARTIAL_FILE)
+			r = fail(EX_TEMPFAIL, "'%s': the connection kept closing early (%d tries)", x->o->url, p->fails);
+		stop_conn(x, c);
+		return r;
+	}
+	long long delay = (long long)x->o->backoff_ms << (p->fails - 1 < 6 ? p->fails - 1 : 6);
+	info("'%s': %s; retrying in %lld ms", x->o->url, *c->errbuf ? c->errbuf : curl_easy_strerror(rc), delay);
+	p->retry_at = now_ms() + (delay < 15000 ? delay : 15000);
+	stop_conn(x, c);
+	return 0;
+}
+
+/* ---- the loop ---- */
+
+static struct conn *free_slot(struct xfer *x)
+{
+	int limit = x->no_range ? 1 : x->o->connections;
+	if (x->nconns >= limit)
+		return NULL;
+	for (int i = 0; i < MAX_CONNS; i++)
+		if (!x->conns[i].h)
+			return &x->conns[i];
+	return NULL;
+}
+
+static int fill_slots(struct xfer *x)
+{
+	long long now = now_ms();
+	for (size_t i = 0; i < x->npieces; i++) {
+		struct piece *p = &x->pieces[i];
+		if (p->state != P_TODO || p->retry_at > now)
+			continue;
+		struct conn *c = free_slot(x);
+		if (!c)
+			break;
+		if (start_conn(x, c, p) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static bool all_done(const struct xfer *x)
+{
+	for (size_t i = 0; i < x->npieces; i++)
+		if (x->pieces[i].state != P_DONE)
+			return false;
+	return true;
+}
+
+static void report(struct xfer *x, bool checking, bool force)
+{
+	long long now = now_ms();
+	if (!x->o->progress || (!force && now - x->last_progress < 200))
+		return;
+	if (now - x->rate_t >= 1000) {
+		double inst = (double)x->rate_bytes * 1000.0 / (double)(now - x->rate_t);
+		x->rate = x->rate > 0 ? 0.7 * x->rate + 0.3 * inst : inst;
+		x->rate_bytes = 0;
+		x->rate_t = now;
+	}
+	struct transfer_conn tc[MAX_CONNS];
+	int n = 0;
+	int64_t done = 0;
+	for (size_t i = 0; i < x->npieces; i++)
+		done += x->pieces[i].written;
+	for (int i = 0; i < MAX_CONNS; i++) {
+		struct conn *c = &x->conns[i];
+		if (!c->h)
+			continue;
+		if (now - c->rate_t >= 1000) {
+			c->rate = (double)c->rate_bytes * 1000.0 / (double)(now - c->rate_t);
+			c->rate_bytes = 0;
+			c->rate_t = now;
+		}
+		tc[n++] = (struct transfer_conn){ c->p->start, c->p->end, c->p->written, c->rate };
+	}
+	struct transfer_progress pr = { x->size, done, x->hashed, x->rate, n, tc, checking };
+	x->o->progress(&pr, x->o->arg);
+	x->last_progress = now;
+}
+
+static int run_loop(struct xfer *x)
+{
+	while (!all_done(x)) {
+		if (x->o->stop && *x->o->stop) {
+			stop_all(x);
+			return TRANSFER_INTERRUPTED;
+		}
+		if (fill_slots(x) < 0)
+			return -1;
+		int running = 0;
+		if (curl_multi_perform(x->multi, &running) != CURLM_OK)
+			return fail(EX_SOFTWARE, "libcurl's multi interface failed");
+		CURLMsg *m;
+		int left;
+		while ((m = curl_multi_info_read(x->multi, &left))) {
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			struct conn *c = NULL;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+			if (on_done(x, c, m->data.result) < 0) {
+				stop_all(x);
+				return -1;
+			}
+		}
+		report(x, false, false);
+		if (x->o->size >= 0 && now_ms() - x->last_state_save > 1000) {
+			save_state(x);
+			x->last_state_save = now_ms();
+		}
+		curl_multi_poll(x->multi, NULL, 0, 100, NULL);
+	}
+	report(x, false, true);
+	return 0;
+}
+
+int64_t transfer_part_bytes(const char *part)
+{
+	struct stat st;
+	if (stat(part, &st) < 0)
+		return 0;
+	/* A sparse .part from parallel pieces holds what its blocks hold, not its length. */
+	int64_t blocks = (int64_t)st.st_blocks * 512;
+	return blocks < (int64_t)st.st_size ? blocks : (int64_t)st.st_size;
+}
+
+static int prepare(struct xfer *x)
+{
+	struct stat st;
+	if (fstat(x->fd, &st) < 0)
+		return fail_sys(EX_IOERR, "cannot stat '%s'", x->o->part);
+	if (x->size >= 0 && load_state(x) == 0) {
+		x->res->resumed = true;
+		return 0;
+	}
+	int64_t have = st.st_size;
+	if (x->size >= 0 && have > x->size) {
+		/* Longer than the file can be: not ours to continue. */
+		if (ftruncate(x->fd, 0) < 0)
+			return fail_sys(EX_IOERR, "cannot truncate '%s'", x->o->part);
+		have = 0;
+	}
+	x->res->resumed = have > 0;
+	plan_pieces(x, have, x->o->connections);
+	return 0;
+}
+
+int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
+{
+	struct xfer x = { 0 };
+	memset(res, 0, sizeof *res);
+	x.o = o;
+	x.res = res;
+	x.size = o->size;
+	x.fd = open(o->part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (x.fd < 0)
+		return fail_sys(errno == EACCES ? EX_NOPERM : EX_CANTCREAT, "cannot create '%s'", o->part);
+	x.d = digest_new(o->alg);
+	x.rate_t = now_ms();
+	int rc = prepare(&x);
+	if (rc == 0) {
+		/* A resumed .part is re-read once to bring the digest up to where it stops. */
+		report(&x, true, true);
+		rc = advance_hash(&x);
+	}
+	if (rc == 0) {
+		http_init();
+		x.multi = curl_multi_init();
+		curl_multi_setopt(x.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)MAX_CONNS);
+		rc = run_loop(&x);
+		curl_multi_cleanup(x.multi);
+	}
+	if (rc == 0 && x.hashed != x.size)
+		rc = fail(EX_SOFTWARE, "hashed %" PRId64 " of %" PRId64 " bytes", x.hashed, x.size);
+	if (rc == 0 && fsync(x.fd) < 0)
+		rc = fail_sys(EX_IOERR, "cannot sync '%s'", o->part);
+	if (rc == 0) {
+		digest_final_hex(x.d, res->hex);
+		res->size = x.size;
+		char *s = state_path(o->part);
+		unlink(s);
+		free(s);
+	} else {
+		save_state(&x);
+	}
+	if (close(x.fd) < 0 && rc == 0)
+		rc = fail_sys(EX_IOERR, "cannot write '%s'", o->part);
+	digest_free(x.d);
+	free(x.pieces);
+	return rc;
+}

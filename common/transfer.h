@@ -1,0 +1,63 @@
+/* transfer: one large download into NAME.part, hashed while it arrives.
+ * Splits the file into pieces fetched over N ranged connections (curl multi);
+ * the digest follows the contiguous prefix as pieces complete, so it is ready
+ * the moment the last byte lands. Resumes a .part (and its .state when there
+ * were several pieces), retries transient failures with backoff, falls back to
+ * one connection from the start when a server ignores Range, and refuses a
+ * server whose lengths disagree. Never prints; reports through a callback. */
+#ifndef CLAW_TRANSFER_H
+#define CLAW_TRANSFER_H
+
+#include "digest.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define TRANSFER_INTERRUPTED (-2)
+
+struct transfer_conn {
+	int64_t start, end, done; /* the piece a connection is working on */
+	double rate;
+};
+
+struct transfer_progress {
+	int64_t total;   /* -1 unknown */
+	int64_t done;    /* bytes on disk */
+	int64_t hashed;  /* bytes in the digest so far */
+	double rate;     /* bytes/s, smoothed */
+	int nconns;
+	const struct transfer_conn *conns;
+	bool checking;   /* re-reading a resumed .part */
+};
+
+struct transfer_opts {
+	const char *url;
+	const char *part;        /* the .part path; NAME.part.state beside it */
+	int64_t size;            /* expected size, -1 unknown */
+	enum digest_alg alg;
+	int connections;         /* 1..16 */
+	int stall_seconds;       /* no byte for this long: drop and retry */
+	int retries;             /* consecutive failures without progress before giving up */
+	int backoff_ms;          /* first retry delay, doubled each time */
+	volatile sig_atomic_t *stop; /* set (to the signal) to stop, keeping the .part */
+	void (*progress)(const struct transfer_progress *p, void *arg);
+	void *arg;
+};
+
+struct transfer_result {
+	char hex[DIGEST_HEX_MAX];
+	int64_t size;
+	bool range_ignored; /* the server ignored Range; the download restarted on one connection */
+	bool resumed;       /* a .part was continued */
+};
+
+/* 0: the .part holds the whole file and hex its digest. -1: failed (fail() says
+ * why; the .part stays for a retry). TRANSFER_INTERRUPTED: *stop was set. */
+int transfer_run(const struct transfer_opts *o, struct transfer_result *res);
+/* Bytes a .part already holds toward the file (for the free-space check). */
+int64_t transfer_part_bytes(const char *part);
+/* Remove a .part and its .state. */
+void transfer_discard(const char *part);
+
+#endif
