@@ -162,7 +162,7 @@ static int64_t learn_size(json_t *rec, const char *url)
 	int64_t want = json_is_integer(s) ? (int64_t)json_integer_value(s) : -1;
 	struct http_head h;
 	if (http_head(url, &h) < 0) {
-		if (fail_code() == EX_TEMPFAIL)
+		if (h.status != 405 && h.status != 501)
 			die_err();
 		/* A server that refuses HEAD: the record's size, or none; the GET will say the rest. */
 		info("HEAD refused (%s); going on without it", fail_msg());
@@ -304,8 +304,6 @@ int main(int argc, char **argv)
 		die(EX_DATAERR, "the record has no url");
 	const char *want = sha256 ? sha256 : sha1 ? sha1 : rstr(rec, "sha256") ? rstr(rec, "sha256") : rstr(rec, "sha1");
 	enum digest_alg alg = sha1 || (!sha256 && !rstr(rec, "sha256") && rstr(rec, "sha1")) ? DIGEST_SHA1 : DIGEST_SHA256;
-	if (!want)
-		warn("no digest known for '%s'; its sha256 is recorded, but nothing checks it", url);
 
 	char hex[DIGEST_HEX_MAX];
 	char *local = local_path(url), *dest;
@@ -335,6 +333,8 @@ int main(int argc, char **argv)
 			char *part = xasprintf("%s.part", dest);
 			int64_t size = learn_size(rec, url);
 			check_space(destdir, size, part);
+			if (!want)
+				warn("no digest known for '%s'; its sha256 is recorded, but nothing checks it", url);
 			download(url, dest, size, alg, jobs, hex);
 			if (want && strcasecmp(hex, want))
 				transfer_discard(part); /* a wrong file never reaches its name, nor waits to be resumed */

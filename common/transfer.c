@@ -20,6 +20,7 @@
 #define MAX_CONNS 16
 #define MIN_PIECE ((int64_t)4 << 20)
 #define MAX_PIECE ((int64_t)256 << 20)
+#define WRITEBACK_STEP ((int64_t)32 << 20)
 
 enum { P_TODO, P_ACTIVE, P_DONE };
 
@@ -37,7 +38,7 @@ struct conn {
 	struct xfer *x;
 	struct piece *p;
 	int64_t asked;          /* the offset this request starts at */
-	int64_t written_at_start;
+	int64_t written_at_start, flushed;
 	bool checked, collapse, fatal;
 	double rate;
 	int64_t rate_bytes;
@@ -312,6 +313,11 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 		x->hashed += (int64_t)len;
 	}
 	p->written += (int64_t)len;
+	/* Hand the disk what is written as it comes, so the fsync at the end waits for little. */
+	if (p->written - c->flushed >= WRITEBACK_STEP) {
+		start_writeback(x->fd, p->start + c->flushed, p->written - c->flushed);
+		c->flushed = p->written;
+	}
 	c->rate_bytes += (int64_t)len;
 	x->rate_bytes += (int64_t)len;
 	if (advance_hash(x) < 0) {
@@ -330,6 +336,7 @@ static int start_conn(struct xfer *x, struct conn *c, struct piece *p)
 		return -1;
 	c->asked = p->start + p->written;
 	c->written_at_start = p->written;
+	c->flushed = p->written;
 	c->rate_t = now_ms();
 	c->h = http_handle(x->o->url, c->errbuf);
 	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, on_body);

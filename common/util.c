@@ -220,6 +220,18 @@ int host_cpu_count(void)
 	return n > 0 ? (int)n : 1;
 }
 
+#ifdef __linux__
+void start_writeback(int fd, int64_t off, int64_t len)
+{
+	(void)sync_file_range(fd, off, len, SYNC_FILE_RANGE_WRITE);
+}
+#else
+void start_writeback(int fd, int64_t off, int64_t len)
+{
+	(void)fd, (void)off, (void)len;
+}
+#endif
+
 int fsync_dir(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -47,6 +47,10 @@ void size_format(uint64_t bytes, int exact, char out[32]);
 /* Host facts. */
 int host_cpu_count(void);
 
+/* Ask the kernel to start writing [off, off+len) of fd to disk now, without
+ * waiting, so a final fsync has little left to do. A no-op where unsupported. */
+void start_writeback(int fd, int64_t off, int64_t len);
+
 /* fsync a directory, so a rename in it survives a crash. */
 int fsync_dir(const char *path);
 

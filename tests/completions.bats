@@ -9,13 +9,35 @@ setup() { common_setup; }
 # The flags a usage message's synopsis (up to its first blank line) names:
 # -x clusters split into letters, --long words.
 usage_flags() {
-	"$1" -h | sed -n '1,/^$/p' | tr '[]|' '   ' | tr ' ' '\n' | grep -E '^--?[A-Za-z]' | sed 's/[^A-Za-z-].*$//' |
+	"$1" -h | sed -n '1,/^$/p' | tr '[]|' '   ' | tr ' ' '\n' | grep -E '^--?[A-Za-z]' | sed 's/[^A-Za-z0-9-].*$//' |
 		while read -r w; do
 			case $w in
 			--*) echo "$w" ;;
 			-*) printf -- '%s\n' "${w#-}" | fold -w1 | sed 's/^/-/' ;;
 			esac
 		done | sort -u
+}
+
+# The flags a man page's SYNOPSIS names: every word after a Fl macro, up to the next macro.
+man_synopsis_flags() {
+	python3 - "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+syn = text.split(".Sh SYNOPSIS", 1)[1].split("\n.Sh ", 1)[0]
+flags, in_fl = set(), False
+for w in syn.replace(".", " ").split():
+    if w == "Fl":
+        in_fl = True
+    elif re.fullmatch(r"[A-Z][a-z]", w):
+        in_fl = False
+    elif in_fl and w != "|":
+        if w.startswith("-"):
+            flags.add("-" + w)
+        else:
+            flags.update("-" + ch for ch in w)
+for f in sorted(flags):
+    print(f)
+PY
 }
 
 bash_completes() { # CMD -> every option bash offers after CMD
@@ -57,16 +79,32 @@ check_all_shells() {
 	assert_output $'--json\n--version\n-b\n-c\n-h\n-q\n-v'
 }
 
-@test "claw-config: every usage flag completes in bash, zsh and fish" {
-	check_all_shells claw-config
+@test "every command's usage flags complete in bash, zsh and fish" {
+	local n=0
+	for path in "$CLAW_BIN"/claw "$CLAW_BIN"/claw-*; do
+		check_all_shells "$(basename "$path")"
+		n=$((n + 1))
+	done
+	[ "$n" -ge 5 ]
 }
 
-@test "claw-ls: every usage flag completes in bash, zsh and fish" {
-	check_all_shells claw-ls
+@test "every command has a completion file for each shell and a man page" {
+	for path in "$CLAW_BIN"/claw-*; do
+		c=$(basename "$path")
+		[ -f "$TOP/completions/bash/$c" ] || fail "no completions/bash/$c"
+		[ -f "$TOP/completions/fish/$c.fish" ] || fail "no completions/fish/$c.fish"
+		grep -q "^#compdef.* $c\b" "$TOP/completions/zsh/_claw" || fail "_claw does not #compdef $c"
+		[ -f "$TOP/man/man1/$c.1" ] || fail "no man/man1/$c.1"
+	done
 }
 
-@test "claw: every usage flag completes in bash, zsh and fish" {
-	check_all_shells claw
+@test "every long option in a man page's SYNOPSIS is in the usage, and the other way round" {
+	for path in "$CLAW_BIN"/claw-*; do
+		c=$(basename "$path")
+		man_flags=$(man_synopsis_flags "$TOP/man/man1/$c.1")
+		use_flags=$(usage_flags "$c" | sort -u)
+		[ "$man_flags" = "$use_flags" ] || fail "$c: man has [${man_flags//$'\n'/ }], usage has [${use_flags//$'\n'/ }]"
+	done
 }
 
 @test "claw: the commands complete, and a command's own flags after it" {

@@ -1,7 +1,7 @@
 # Catalog and ipsw.me documents for resolve/fetch tests, made from the real
 # samples in ../shared/fixtures. Where a test needs a download that exists here,
 # it swaps the real URL (and digest) for one of the local server's.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # the variables are for the suites that load this file
 
 MESU=$FIXTURES/mesu_com_apple_macOSIPSW_26.6_25G72.xml
 MESU_URL=https://updates.cdn-apple.com/2026SummerFCS/fullrestores/140-65618/10445B26-DE2C-43EC-9149-0A831602E74B/UniversalMac_26.6_25G72_Restore.ipsw

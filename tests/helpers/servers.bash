@@ -8,8 +8,8 @@ free_port() {
 }
 
 wait_port() { # PORT -> 0 once something listens there (5 s at most)
-	local i
-	for i in $(seq 1 100); do
+	local _
+	for _ in $(seq 1 100); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
 		sleep 0.05
 	done
@@ -63,8 +63,8 @@ faultd_start() {
 	rm -f "$portfile"
 	python3 "$TOP/tests/helpers/faultd.py" "$1" "$portfile" 3>&- &
 	echo $! >"$BATS_FILE_TMPDIR/faultd.pid"
-	local i
-	for i in $(seq 1 100); do
+	local _
+	for _ in $(seq 1 100); do
 		[ -s "$portfile" ] && break
 		sleep 0.05
 	done

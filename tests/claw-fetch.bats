@@ -1,0 +1,300 @@
+#!/usr/bin/env bats
+# claw-fetch against real servers on loopback: nginx (Range, limit_rate) and the
+# fault server (drops, ignored Range, lying lengths, stalls, wrong bytes).
+
+load helpers/common
+load helpers/servers
+load helpers/ipsw
+
+setup_file() {
+	export WWW=$BATS_FILE_TMPDIR/www
+	mkdir -p "$WWW"
+	head -c 33554432 /dev/urandom >"$WWW/UniversalMac_99.1_99A1_Restore.ipsw"
+	export IPSW=$WWW/UniversalMac_99.1_99A1_Restore.ipsw
+	SHA256=$(sha256sum "$IPSW" | cut -c1-64)
+	SHA1=$(sha1sum "$IPSW" | cut -c1-40)
+	export SHA256 SHA1
+	nginx_start "$WWW"
+	faultd_start "$IPSW"
+	export URL=$NGINX_URL/UniversalMac_99.1_99A1_Restore.ipsw
+	ipswme_device "$WWW" "[{\"identifier\": \"VirtualMac2,1\", \"version\": \"99.1\", \"buildid\": \"99A1\", \"sha1sum\": \"$SHA1\", \"sha256sum\": \"$SHA256\", \"filesize\": 33554432, \"url\": \"$URL\", \"signed\": true}]"
+	# The real catalog, with its newest restore pointed at the local file and its SHA-1 made this file's.
+	sed -e "s|$MESU_URL|$URL|g" -e "s|$MESU_SHA1|$SHA1|g" "$MESU" >"$WWW/catalog.xml"
+}
+
+teardown_file() {
+	nginx_stop
+	faultd_stop
+}
+
+setup() {
+	common_setup
+	export CLAW_CATALOG_URL=$NGINX_URL/catalog.xml CLAW_IPSWME_URL=$NGINX_URL/v4
+	CACHE=$CLAW_HOME/Cache
+}
+
+@test "a URL with its sha256: downloaded, verified, cached, its path printed" {
+	run claw-fetch --sha256 "$SHA256" "$URL"
+	assert_success
+	assert_output "$CACHE/UniversalMac_99.1_99A1_Restore.ipsw"
+	cmp "$IPSW" "$output"
+	run python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["sha256"], d["size"])' "$CACHE/UniversalMac_99.1_99A1_Restore.ipsw.digest"
+	assert_output "$SHA256 33554432"
+	[ ! -e "$CACHE/UniversalMac_99.1_99A1_Restore.ipsw.part" ]
+}
+
+@test "claw-resolve | claw-fetch: the ipsw.me record, cached as restore-VERSION-BUILD.ipsw" {
+	run sh -c 'claw-resolve 99.1 | claw-fetch -v'
+	assert_success
+	assert_line "$CACHE/restore-99.1-99A1.ipsw"
+	assert_line "claw-fetch: verified sha256 $SHA256"
+	cmp "$IPSW" "$CACHE/restore-99.1-99A1.ipsw"
+}
+
+@test "claw-resolve latest | claw-fetch: the catalog's SHA-1 is what it checks, and it says so" {
+	run sh -c 'claw-resolve latest | claw-fetch -v'
+	assert_success
+	assert_line "claw-fetch: verified sha1 $SHA1 (SHA-1 is all the source gives)"
+	assert_line "$CACHE/restore-26.6-25G72.ipsw"
+}
+
+@test "-b: reads the bundle's ipsw.json and links restore.ipsw into the cache" {
+	claw-resolve -b dev 99.1 >/dev/null
+	run claw-fetch -b dev </dev/null
+	assert_success
+	assert_output "$CACHE/restore-99.1-99A1.ipsw"
+	[ "$(readlink "$CLAW_HOME/VMs/dev.clawbundle/restore.ipsw")" = "$CACHE/restore-99.1-99A1.ipsw" ]
+	run claw-fetch -b fresh </dev/null
+	assert_failure 66
+	assert_output --partial "run claw-resolve -b fresh first"
+}
+
+@test "a cache hit costs no rehash: the memo, keyed by size and mtime, answers" {
+	claw-fetch --sha256 "$SHA256" "$URL" >/dev/null
+	f=$CACHE/UniversalMac_99.1_99A1_Restore.ipsw
+	# Change a byte but keep size and mtime: only a rehash could notice, and none happens.
+	stamp=$(stat -c %y "$f")
+	printf 'X' | dd of="$f" bs=1 seek=100 conv=notrunc status=none
+	touch -d "$stamp" "$f"
+	run claw-fetch -v --sha256 "$SHA256" "$URL"
+	assert_success
+	assert_line "claw-fetch: cache hit: '$f'"
+	refute_line --partial "checking"
+}
+
+@test "a stale memo means a rehash; a file that no longer matches is fetched again" {
+	claw-fetch --sha256 "$SHA256" "$URL" >/dev/null
+	f=$CACHE/UniversalMac_99.1_99A1_Restore.ipsw
+	printf 'X' | dd of="$f" bs=1 seek=100 conv=notrunc status=none
+	run claw-fetch --sha256 "$SHA256" "$URL"
+	assert_success
+	assert_line "claw-fetch: '$f' does not match its sha256; downloading it again"
+	cmp "$IPSW" "$f"
+}
+
+@test "-j 1 and -j 8 give identical files" {
+	claw-fetch -j 1 -o one.ipsw --sha256 "$SHA256" "$URL" >/dev/null
+	claw-fetch -j 8 -o eight.ipsw --sha256 "$SHA256" "$URL" >/dev/null
+	cmp one.ipsw "$IPSW"
+	cmp eight.ipsw "$IPSW"
+}
+
+@test "resume after kill -9 mid-download" {
+	for j in 1 4; do
+		rm -f out.ipsw*
+		claw-fetch -j "$j" -o out.ipsw --sha256 "$SHA256" "$NGINX_URL/slow/UniversalMac_99.1_99A1_Restore.ipsw" >/dev/null 2>&1 &
+		pid=$!
+		for _ in $(seq 1 100); do
+			[ "$(stat -c %b out.ipsw.part 2>/dev/null || echo 0)" -gt 4096 ] && break
+			sleep 0.02
+		done
+		kill -9 "$pid"
+		wait "$pid" || true
+		[ -e out.ipsw.part ]
+		[ ! -e out.ipsw ]
+		run claw-fetch -j "$j" -o out.ipsw --sha256 "$SHA256" "$NGINX_URL/slow/UniversalMac_99.1_99A1_Restore.ipsw"
+		assert_success
+		cmp out.ipsw "$IPSW"
+		[ ! -e out.ipsw.part ] && [ ! -e out.ipsw.part.state ]
+	done
+}
+
+@test "SIGINT and SIGTERM leave a resumable .part and say so; a second run resumes" {
+	for sig in INT TERM; do
+		rm -f out.ipsw*
+		claw-fetch -j 1 -o out.ipsw --sha256 "$SHA256" "$NGINX_URL/slow/UniversalMac_99.1_99A1_Restore.ipsw" >/dev/null 2>err &
+		pid=$!
+		for _ in $(seq 1 100); do
+			[ "$(stat -c %s out.ipsw.part 2>/dev/null || echo 0)" -gt 1000000 ] && break
+			sleep 0.02
+		done
+		kill -"$sig" "$pid"
+		status=0
+		wait "$pid" || status=$?
+		[ "$status" -eq $((128 + $(kill -l "$sig"))) ]
+		run cat err
+		assert_output --regexp "^claw-fetch: interrupted; [0-9.]+[KMG]?B kept in '.*out.ipsw.part', run again to resume$"
+		kept=$(stat -c %s out.ipsw.part)
+		[ "$kept" -gt 0 ] && [ "$kept" -lt 33554432 ]
+		run claw-fetch -j 1 -o out.ipsw --sha256 "$SHA256" "$URL"
+		assert_success
+		cmp out.ipsw "$IPSW"
+	done
+}
+
+@test "twenty dropped connections still give the right file" {
+	for j in 1 4; do
+		run claw-fetch -j "$j" -o "drops$j.ipsw" --sha256 "$SHA256" "$FAULT_URL/drops/20/$j"
+		assert_success
+		cmp "drops$j.ipsw" "$IPSW"
+	done
+}
+
+@test "a server that ignores Range never corrupts the file" {
+	# A stale partial from elsewhere: the server will answer 200 with the whole file to the Range request.
+	head -c 5000000 /dev/urandom >norange.ipsw.part
+	run claw-fetch -v -j 1 -o norange.ipsw --sha256 "$SHA256" "$FAULT_URL/norange"
+	assert_success
+	cmp norange.ipsw "$IPSW"
+	run claw-fetch -v -j 8 -o norange8.ipsw --sha256 "$SHA256" "$FAULT_URL/norange"
+	assert_success
+	assert_line "claw-fetch: the server ignored Range requests; the download used one connection"
+	cmp norange8.ipsw "$IPSW"
+}
+
+@test "wrong bytes: a digest mismatch, exit 65, nothing in the cache" {
+	run claw-fetch --sha256 "$SHA256" "$FAULT_URL/corrupt"
+	assert_failure 65
+	assert_output --regexp "^claw-fetch: sha256 mismatch for '$FAULT_URL/corrupt': got [0-9a-f]{64}, expected $SHA256 \(from the command line\)$"
+	run ls -A "$CACHE"
+	assert_output ""
+}
+
+@test "a server that lies about the length is refused, and nothing reaches the final name" {
+	CLAW_FETCH_RETRIES=2 run claw-fetch -j 1 -o lie.ipsw --sha256 "$SHA256" "$FAULT_URL/shortlen"
+	assert_failure 65
+	assert_output --partial "the server says the file is 33554432 bytes; expected 33555432"
+	[ ! -e lie.ipsw ]
+	run claw-fetch -o size.ipsw <<<"url=$URL
+size=999"
+	assert_failure 65
+	assert_output "claw-fetch: '$URL' is 33554432 bytes on the server; the record says 999"
+	[ ! -e size.ipsw ]
+}
+
+@test "a stalled connection is dropped and resumed" {
+	CLAW_FETCH_STALL=1 run claw-fetch -j 1 -o stall.ipsw --sha256 "$SHA256" "$FAULT_URL/stall/1000000"
+	assert_success
+	cmp stall.ipsw "$IPSW"
+}
+
+@test "a server without HEAD still works" {
+	run claw-fetch -o nohead.ipsw --sha256 "$SHA256" "$FAULT_URL/nohead"
+	assert_success
+	cmp nohead.ipsw "$IPSW"
+}
+
+@test "no digest known: a warning, and the sha256 is still recorded" {
+	run claw-fetch "$URL"
+	assert_success
+	assert_line "claw-fetch: no digest known for '$URL'; its sha256 is recorded, but nothing checks it"
+	grep -q "$SHA256" "$CACHE/UniversalMac_99.1_99A1_Restore.ipsw.digest"
+}
+
+@test "HTTP errors and unreachable servers" {
+	run claw-fetch "$FAULT_URL/status/404"
+	assert_failure 69
+	assert_output "claw-fetch: '$FAULT_URL/status/404': HTTP 404"
+	CLAW_FETCH_RETRIES=1 run claw-fetch "$FAULT_URL/status/503"
+	assert_failure 75
+	port=$(free_port)
+	run claw-fetch "http://127.0.0.1:$port/x.ipsw"
+	assert_failure 75
+	assert_output --partial "claw-fetch: cannot reach 'http://127.0.0.1:$port/x.ipsw'"
+}
+
+@test "not enough space: refused before downloading, with both numbers" {
+	mkdir -p small
+	mount -t tmpfs -o size=8m tmpfs small 2>/dev/null || skip "cannot mount a tmpfs here"
+	run claw-fetch --cache small --sha256 "$SHA256" "$URL"
+	umount small
+	assert_failure 73
+	assert_output --regexp "^claw-fetch: not enough space in 'small': need 32MB, [0-9.]+MB free$"
+}
+
+@test "a full disk mid-download (size unknown up front) is 73 and names the file" {
+	mkdir -p small
+	mount -t tmpfs -o size=8m tmpfs small 2>/dev/null || skip "cannot mount a tmpfs here"
+	run claw-fetch -j 1 --cache small "$FAULT_URL/nohead" <<<""
+	umount small
+	assert_failure 73
+	assert_output --partial "claw-fetch: cannot write 'small/nohead.part': No space left on device"
+}
+
+@test "a local file:// IPSW is verified and used where it is, never copied" {
+	run sh -c "claw-resolve '$IPSW' | claw-fetch -b dev --sha256 $SHA256"
+	assert_success
+	assert_output "$IPSW"
+	[ "$(readlink "$CLAW_HOME/VMs/dev.clawbundle/restore.ipsw")" = "$IPSW" ]
+	[ ! -d "$CACHE" ] || [ -z "$(ls -A "$CACHE")" ]
+	run claw-fetch --sha256 "$(printf '0%.0s' $(seq 64))" "file://$IPSW"
+	assert_failure 65
+}
+
+@test "--list and --prune" {
+	claw-resolve -b dev 99.1 >/dev/null
+	claw-fetch -b dev </dev/null >/dev/null
+	claw-fetch --sha256 "$SHA256" "$URL" >/dev/null
+	head -c 100 /dev/zero >"$CACHE/left.ipsw.part"
+	run claw-fetch --list
+	assert_success
+	assert_line --regexp '^restore-99.1-99A1.ipsw +32MB +sha256 +dev$'
+	assert_line --regexp '^UniversalMac_99.1_99A1_Restore.ipsw +32MB +sha256 +-$'
+	run claw-fetch --list --json
+	assert_success
+	run claw-fetch --prune
+	assert_success
+	assert_line "$CACHE/UniversalMac_99.1_99A1_Restore.ipsw"
+	assert_line "$CACHE/left.ipsw.part"
+	refute_line --partial "restore-99.1-99A1.ipsw"
+	[ -e "$CACHE/restore-99.1-99A1.ipsw" ]
+	[ ! -e "$CACHE/UniversalMac_99.1_99A1_Restore.ipsw.digest" ]
+}
+
+@test "a 2 GiB file over 8 connections: offsets past 2^31, verified" {
+	truncate -s 2G "$WWW/big.ipsw"
+	want=$(python3 -c 'import hashlib; h=hashlib.sha256(); z=bytes(1<<24)
+for _ in range(128): h.update(z)
+print(h.hexdigest())')
+	run claw-fetch -j 8 -o big.ipsw --sha256 "$want" "$NGINX_URL/big.ipsw"
+	rm -f "$WWW/big.ipsw"
+	assert_success
+	[ "$(stat -c %s big.ipsw)" = 2147483648 ]
+	rm -f big.ipsw
+}
+
+@test "usage errors are 64" {
+	run claw-fetch -j 0 "$URL"
+	assert_failure 64
+	assert_line --index 0 "claw-fetch: -j takes 1 to 16 connections, not '0'"
+	run claw-fetch --sha256 abc "$URL"
+	assert_failure 64
+	run claw-fetch --sha256 "$SHA256" --sha1 "$SHA1" "$URL"
+	assert_failure 64
+	run claw-fetch --list "$URL"
+	assert_failure 64
+	run claw-fetch </dev/null
+	assert_failure 66
+	assert_output "claw-fetch: nothing on standard input; expected a URL or a claw-resolve record"
+	run claw-fetch a b
+	assert_failure 64
+}
+
+@test "a malformed record on stdin is 65 and names the line" {
+	run claw-fetch <<<"url=$URL
+this is not a record"
+	assert_failure 65
+	assert_output "claw-fetch: standard input: line 2: expected key=value"
+	run claw-fetch <<<'{"url": 5'
+	assert_failure 65
+}
