@@ -54,6 +54,11 @@ static const struct option options[] = {
 
 static volatile sig_atomic_t stop_signal;
 
+/* The paths this run works on, for its whole life (so an exit from any depth leaves nothing unowned). */
+static struct {
+	char *dir, *destdir, *dest, *part;
+} job;
+
 static void on_signal(int sig)
 {
 	stop_signal = sig;
@@ -201,9 +206,8 @@ static void show_progress(const struct transfer_progress *p, void *arg)
 	}
 }
 
-static void download(const char *url, const char *dest, int64_t size, enum digest_alg alg, int jobs, char hex[DIGEST_HEX_MAX])
+static void download(const char *url, const char *part, int64_t size, enum digest_alg alg, int jobs, char hex[DIGEST_HEX_MAX])
 {
-	char *part = xasprintf("%s.part", dest);
 	struct sigaction sa = { 0 };
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -224,7 +228,6 @@ static void download(const char *url, const char *dest, int64_t size, enum diges
 	if (r.range_ignored)
 		info("the server ignored Range requests; the download used one connection");
 	memcpy(hex, r.hex, DIGEST_HEX_MAX);
-	free(part);
 }
 
 static int list_or_prune(const char *dir, bool prune, bool json)
@@ -291,9 +294,9 @@ int main(int argc, char **argv)
 		cli_usage_error("--sha1 takes 40 hex digits");
 	if ((list || prune) && (list == prune || optind < argc || bundle_arg || out))
 		cli_usage_error("--list and --prune stand alone");
-	char *dir = cache_dir(cache_flag);
+	job.dir = cache_dir(cache_flag);
 	if (list || prune)
-		return list_or_prune(dir, prune, json);
+		return list_or_prune(job.dir, prune, json);
 
 	struct bundle *b = NULL;
 	if (bundle_arg && (bundle_open(bundle_arg, BUNDLE_CREATE, &b) < 0 || bundle_lock(b, true) < 0))
@@ -306,22 +309,22 @@ int main(int argc, char **argv)
 	enum digest_alg alg = sha1 || (!sha256 && !rstr(rec, "sha256") && rstr(rec, "sha1")) ? DIGEST_SHA1 : DIGEST_SHA256;
 
 	char hex[DIGEST_HEX_MAX];
-	char *local = local_path(url), *dest;
+	char *local = local_path(url);
 	if (local) {
 		/* A local IPSW is used where it is: verified, never copied. */
-		dest = realpath(local, NULL);
-		if (!dest)
+		job.dest = realpath(local, NULL);
+		if (!job.dest)
 			die(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot open '%s': %s", local, strerror(errno));
 		if (want) {
-			if (digest_file_hex(alg, dest, hex) < 0)
+			if (digest_file_hex(alg, job.dest, hex) < 0)
 				die_err();
-			check_digest(hex, alg, want, rec, dest);
+			check_digest(hex, alg, want, rec, job.dest);
 		}
 	} else {
 		char *name = cache_name(rec);
-		dest = out ? xstrdup(out) : xasprintf("%s/%s", dir, name);
+		job.dest = out ? xstrdup(out) : xasprintf("%s/%s", job.dir, name);
 		free(name);
-		char *destdir = xstrdup(dest);
+		char *destdir = job.destdir = xstrdup(job.dest);
 		char *slash = strrchr(destdir, '/');
 		if (slash)
 			*slash = '\0';
@@ -329,35 +332,36 @@ int main(int argc, char **argv)
 			strcpy(destdir, ".");
 		if (mkdir_p(destdir, 0755) < 0)
 			die_err();
-		if (!cache_hit(dest, alg, want, rec)) {
-			char *part = xasprintf("%s.part", dest);
+		if (!cache_hit(job.dest, alg, want, rec)) {
+			job.part = xasprintf("%s.part", job.dest);
 			int64_t size = learn_size(rec, url);
-			check_space(destdir, size, part);
+			check_space(destdir, size, job.part);
 			if (!want)
 				warn("no digest known for '%s'; its sha256 is recorded, but nothing checks it", url);
-			download(url, dest, size, alg, jobs, hex);
+			download(url, job.part, size, alg, jobs, hex);
 			if (want && strcasecmp(hex, want))
-				transfer_discard(part); /* a wrong file never reaches its name, nor waits to be resumed */
+				transfer_discard(job.part); /* a wrong file never reaches its name, nor waits to be resumed */
 			check_digest(hex, alg, want, rec, url);
-			if (rename(part, dest) < 0 || fsync_dir(destdir) < 0)
-				die(EX_IOERR, "cannot rename '%s': %s", part, strerror(errno));
-			if (cache_memo_put(dest, alg, hex, url) < 0)
+			if (rename(job.part, job.dest) < 0 || fsync_dir(destdir) < 0)
+				die(EX_IOERR, "cannot rename '%s': %s", job.part, strerror(errno));
+			if (cache_memo_put(job.dest, alg, hex, url) < 0)
 				warn("%s", fail_msg());
-			free(part);
 		}
-		free(destdir);
-		char *abs = realpath(dest, NULL);
-		free(dest);
-		dest = abs;
+
+		char *abs = realpath(job.dest, NULL);
+		free(job.dest);
+		job.dest = abs;
 	}
-	if (b && bundle_symlink(b, BUNDLE_IPSW, dest) < 0)
+	if (b && bundle_symlink(b, BUNDLE_IPSW, job.dest) < 0)
 		die_err();
-	puts(dest);
+	puts(job.dest);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		die(EX_IOERR, "cannot write to standard output");
-	free(dest);
+	free(job.dest);
+	free(job.part);
+	free(job.destdir);
 	free(local);
-	free(dir);
+	free(job.dir);
 	json_decref(rec);
 	bundle_close(b);
 	return 0;

@@ -9,7 +9,7 @@ setup() { common_setup; }
 # The flags a usage message's synopsis (up to its first blank line) names:
 # -x clusters split into letters, --long words.
 usage_flags() {
-	"$1" -h | sed -n '1,/^$/p' | tr '[]|' '   ' | tr ' ' '\n' | grep -E '^--?[A-Za-z]' | sed 's/[^A-Za-z0-9-].*$//' |
+	"$1" -h | sed -n '1,/^$/p' | tr '[]|()' '     ' | tr ' ' '\n' | grep -E '^--?[A-Za-z]' | sed 's/[^A-Za-z0-9-].*$//' |
 		while read -r w; do
 			case $w in
 			--*) echo "$w" ;;
@@ -47,7 +47,7 @@ bash_completes() { # CMD -> every option bash offers after CMD
 zsh_completes() { # the option specs the zsh function hands to _arguments
 	zsh -fc '_arguments() { print -rl -- "$@" }; _describe() { :; }; _files() { :; }; _normal() { :; }
 		service=$2; words=($2 ""); CURRENT=2; source $1/completions/zsh/_claw' _ "$TOP" "$1" |
-		sed -e 's/^([^)]*)//' -e 's/\[.*//' | grep -E '^--?[A-Za-z]'
+		sed -e 's/^([^)]*)//' -e 's/\[.*//' -e 's/=-*$//' | grep -E '^--?[A-Za-z]'
 }
 
 fish_completes() {

@@ -1,0 +1,36 @@
+/* leases: where a MAC address is on the network, from macOS's DHCP server's
+ * lease file (/var/db/dhcpd_leases: blocks of key=value) and from `arp -an`.
+ * MACs are compared as bytes, since both drop leading zeros (ee:a7:85:9:92:39).
+ * Never prints: malformed blocks are handed to a callback with their line. */
+#ifndef CLAW_LEASES_H
+#define CLAW_LEASES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define LEASES_DEFAULT "/var/db/dhcpd_leases"
+
+struct mac {
+	unsigned char b[6];
+};
+
+/* "ee:a7:85:9:92:39" or "ee:a7:85:09:92:39" (also '-' separated). */
+bool mac_parse(const char *s, struct mac *out);
+void mac_format(const struct mac *m, char out[18]);
+
+struct lease_hit {
+	char ip[64];
+	time_t expiry;
+	bool found;
+	int expired; /* leases for this MAC that had run out */
+};
+
+/* The newest unexpired lease for mac; bad(line, why, arg) for each malformed block. */
+void leases_find(const char *text, size_t len, const struct mac *mac, time_t now, struct lease_hit *hit,
+		 void (*bad)(int line, const char *why, void *arg), void *arg);
+/* The IP that `arp -an` output gives for mac, skipping (incomplete) entries. */
+bool arp_find(const char *text, const struct mac *mac, char ip[64]);
+
+#endif
