@@ -38,7 +38,7 @@ B       = bin
 endif
 
 COMMON_SRC := $(filter-out common/darwin/%,$(wildcard common/*.c))
-COMMON_OBJ := $(COMMON_SRC:common/%.c=$(O)/common/%.o) $(O)/common/default_config.o
+COMMON_OBJ := $(COMMON_SRC:common/%.c=$(O)/common/%.o) $(O)/common/default_config.o $(O)/common/tools_table.o
 CMDS       := $(patsubst cmd/%.c,%,$(wildcard cmd/claw-*.c))
 PROGS      := $(CMDS:%=$(B)/%) $(B)/claw
 MAN1       := $(wildcard man/man1/*.1)
@@ -53,15 +53,22 @@ $(O)/common/%.o: common/%.c common/*.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-# The default config is compiled in, so `claw create NAME` works with no file at all.
-$(O)/common/default_config.c: share/claw/claw.yml
+# The default config and the tools table are compiled in, so claw works with no file at all.
+define embed
 	@mkdir -p $(@D)
-	{ echo '/* generated from share/claw/claw.yml */'; \
-	  echo 'const char claw_default_config[] = {'; \
+	{ echo '/* generated from $< */'; \
+	  echo 'const char $(1)[] = {'; \
 	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
 	  echo '0x00 };'; } > $@
+endef
 
-$(O)/common/default_config.o: $(O)/common/default_config.c
+$(O)/common/default_config.c: share/claw/claw.yml
+	$(call embed,claw_default_config)
+
+$(O)/common/tools_table.c: share/claw/tools.tsv
+	$(call embed,claw_tools_table)
+
+$(O)/common/default_config.o $(O)/common/tools_table.o: %.o: %.c
 	$(CC) $(filter-out -Wmissing-prototypes,$(CFLAGS)) -Wno-missing-variable-declarations -c -o $@ $<
 
 $(O)/libclaw.a: $(COMMON_OBJ)

@@ -19,25 +19,6 @@ static int safe_char(int c)
 	return isalnum(c) || strchr("_./:,+@%=-", c);
 }
 
-char *record_quote(const char *s)
-{
-	int safe = *s != '\0';
-	for (const char *p = s; *p; p++)
-		safe = safe && safe_char((unsigned char)*p);
-	if (safe)
-		return xstrdup(s);
-	struct buf b = BUF_ZERO;
-	buf_adds(&b, "'");
-	for (const char *p = s; *p; p++) {
-		if (*p == '\'')
-			buf_adds(&b, "'\\''");
-		else
-			buf_add(&b, p, 1);
-	}
-	buf_adds(&b, "'");
-	return b.data;
-}
-
 int record_write_kv(json_t *rec, FILE *out)
 {
 	for (int i = 0; record_keys[i]; i++) {
@@ -45,7 +26,7 @@ int record_write_kv(json_t *rec, FILE *out)
 		if (json_is_integer(v)) {
 			fprintf(out, "%s=%" JSON_INTEGER_FORMAT "\n", record_keys[i], json_integer_value(v));
 		} else if (json_is_string(v)) {
-			char *q = record_quote(json_string_value(v));
+			char *q = sh_quote(json_string_value(v));
 			fprintf(out, "%s=%s\n", record_keys[i], q);
 			free(q);
 		}

@@ -18,7 +18,5 @@ void record_set(json_t *rec, const char *key, const char *value);
 int record_write_kv(json_t *rec, FILE *out);
 /* Text that is either key=value lines or a JSON object; EX_DATAERR naming the line. */
 int record_parse(const char *text, size_t len, const char *what, json_t **out);
-/* A shell word for s: itself when safe, else single-quoted. Free the result. */
-char *record_quote(const char *s);
 
 #endif

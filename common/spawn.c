@@ -75,11 +75,13 @@ static int setup_actions(posix_spawn_file_actions_t *fa, const struct spawn_opts
 	return 0;
 }
 
-static void read_into(int *fd, struct buf *b)
+static void read_into(int *fd, struct buf *b, const struct spawn_opts *o)
 {
 	char chunk[16384];
 	ssize_t n = read(*fd, chunk, sizeof chunk);
-	if (n > 0)
+	if (n > 0 && o && o->on_out)
+		o->on_out(chunk, (size_t)n, o->arg);
+	else if (n > 0)
 		buf_add(b, chunk, (size_t)n);
 	else if (n == 0 || (errno != EINTR && errno != EAGAIN))
 		close_fd(fd);
@@ -120,9 +122,9 @@ static void pump(pid_t pid, const struct spawn_opts *o, long long deadline, stru
 				close_fd(&p->in[1]);
 		}
 		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR))
-			read_into(&p->out[0], &r->out);
+			read_into(&p->out[0], &r->out, o);
 		if (fds[2].revents & (POLLIN | POLLHUP | POLLERR))
-			read_into(&p->err[0], &r->err);
+			read_into(&p->err[0], &r->err, NULL);
 	}
 }
 

@@ -18,8 +18,11 @@ struct spawn_opts {
 	bool capture_err;       /* else the child writes to our stderr */
 	bool quiet_err;         /* discard the child's stderr */
 	int timeout_ms;         /* 0: none; on expiry SIGTERM, then SIGKILL after 2 s */
+	/* With capture_out: hand each chunk of stdout here as it comes instead of keeping it. */
+	void (*on_out)(const char *data, size_t len, void *arg);
+	void *arg;
 };
-#define SPAWN_OPTS_ZERO { NULL, 0, false, false, false, 0 }
+#define SPAWN_OPTS_ZERO { NULL, 0, false, false, false, 0, NULL, NULL }
 
 struct spawn_result {
 	int status; /* exit code, or 128+signal */

@@ -159,6 +159,30 @@ int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+static int sh_safe(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c && strchr("_./:,+@%=-", c));
+}
+
+char *sh_quote(const char *s)
+{
+	int safe = *s != '\0';
+	for (const char *p = s; *p; p++)
+		safe = safe && sh_safe((unsigned char)*p);
+	if (safe)
+		return xstrdup(s);
+	struct buf b = BUF_ZERO;
+	buf_adds(&b, "'");
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'')
+			buf_adds(&b, "'\\''");
+		else
+			buf_add(&b, p, 1);
+	}
+	buf_adds(&b, "'");
+	return b.data;
+}
+
 void secure_zero(void *p, size_t n)
 {
 	/* A volatile pointer keeps the compiler from dropping a store to memory about to be freed. */

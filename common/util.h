@@ -31,6 +31,9 @@ int file_read(const char *path, size_t max, struct buf *out);
 /* Write all of buf to fd, retrying short writes and EINTR. */
 int write_all(int fd, const void *buf, size_t len);
 
+/* A word a POSIX shell reads back as exactly s: s itself when every byte is safe, else single-quoted. */
+char *sh_quote(const char *s);
+
 /* Wipe a secret before its memory is freed. */
 void secure_zero(void *p, size_t n);
 

@@ -77,3 +77,52 @@ faultd_stop() {
 	[ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null
 	return 0
 }
+
+# sshd_start: OpenSSH's sshd on a loopback port as the "guest": a fresh host key, one
+# authorized client key, and a guest tree (tests/helpers/guest-shell) at $GUEST.
+# Sets SSH_PORT, GUEST, CLIENT_KEY, KNOWN_HOSTS (the host key as claw-inject would record it).
+sshd_start() {
+	local dir=$BATS_FILE_TMPDIR/sshd
+	mkdir -p "$dir" /run/sshd
+	GUEST=$BATS_FILE_TMPDIR/guest
+	mkdir -p "$GUEST/var/log" "$GUEST/home" "$GUEST/bin" "$GUEST/Applications"
+	ssh-keygen -q -t ed25519 -N '' -f "$dir/host_key"
+	ssh-keygen -q -t ed25519 -N '' -f "$dir/client_key"
+	cp "$dir/client_key.pub" "$dir/authorized_keys"
+	SSH_PORT=$(free_port)
+	cat >"$dir/sshd_config" <<CONF
+Port $SSH_PORT
+ListenAddress 127.0.0.1
+HostKey $dir/host_key
+AuthorizedKeysFile $dir/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PidFile $dir/sshd.pid
+ForceCommand $TOP/tests/helpers/guest-shell $GUEST
+CONF
+	"$(command -v sshd || echo /usr/sbin/sshd)" -f "$dir/sshd_config" -E "$dir/sshd.log" || return 1
+	wait_port "$SSH_PORT"
+	CLIENT_KEY=$dir/client_key
+	KNOWN_HOSTS=$dir/known_hosts
+	printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" "$(cut -d' ' -f1,2 "$dir/host_key.pub")" >"$KNOWN_HOSTS"
+	export SSH_PORT GUEST CLIENT_KEY KNOWN_HOSTS
+}
+
+sshd_stop() {
+	local pid=$BATS_FILE_TMPDIR/sshd/sshd.pid
+	[ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null
+	return 0
+}
+
+# guest_bundle NAME: a bundle that points at the test guest, as claw-inject and claw-ip leave it.
+guest_bundle() {
+	local d=$CLAW_HOME/VMs/$1.clawbundle
+	mkdir -p "$d/ssh" "$d/run"
+	cp "$CLIENT_KEY" "$d/ssh/id_ed25519"
+	cp "$KNOWN_HOSTS" "$d/ssh/known_hosts"
+	echo 127.0.0.1 >"$d/run/ip"
+	echo "$d"
+}

@@ -1,0 +1,117 @@
+/* guest: the SSH target of the online stages, and the first-boot marker. */
+#include "guest.h"
+#include "bundle.h"
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static char *read_ip(const struct bundle *b)
+{
+	char *path = bundle_file(b, BUNDLE_RUN_IP);
+	struct buf buf = BUF_ZERO;
+	char *ip = NULL;
+	if (file_read(path, 256, &buf) == 0) {
+		buf.data[strcspn(buf.data, "\r\n")] = '\0';
+		if (*buf.data)
+			ip = xstrdup(buf.data);
+	}
+	buf_free(&buf);
+	free(path);
+	return ip;
+}
+
+/* The private half of the configured public key, when it sits beside it. */
+static char *identity_for(const struct bundle *b, const struct claw_config *cfg)
+{
+	if (b && bundle_has(b, "ssh/id_ed25519"))
+		return bundle_file(b, "ssh/id_ed25519");
+	const char *pub = cfg ? cfg->access.ssh_key : NULL;
+	size_t n = pub ? strlen(pub) : 0;
+	if (n > 4 && !strcmp(pub + n - 4, ".pub")) {
+		char *priv = xstrndup(pub, n - 4);
+		if (access(priv, R_OK) == 0)
+			return priv;
+		free(priv);
+	}
+	return NULL;
+}
+
+int guest_target(const struct guest_args *a, const struct bundle *b, const struct claw_config *cfg,
+		 struct ssh_target *t)
+{
+	memset(t, 0, sizeof *t);
+	t->host = a->host ? xstrdup(a->host) : b ? read_ip(b) : NULL;
+	if (!t->host)
+		return fail(EX_NOINPUT, "no address for '%s': run claw-ip -b %s --wait first, or give --host",
+			    b ? bundle_name(b) : "?", b ? bundle_name(b) : "NAME");
+	t->port = a->port;
+	t->user = a->user ? xstrdup(a->user) : cfg && cfg->access.username ? xstrdup(cfg->access.username) : NULL;
+	if (b && bundle_has(b, BUNDLE_KNOWN_HOSTS))
+		t->known_hosts = bundle_file(b, BUNDLE_KNOWN_HOSTS);
+	t->identity = identity_for(b, cfg);
+	t->connect_timeout = 10;
+	/* A socket path must fit sun_path (104 bytes on macOS); ssh's %C hash keeps a long one short. */
+	char *sock = b ? xasprintf("%s/%s/ssh.sock", bundle_path(b), BUNDLE_RUN_DIR) : NULL;
+	if (sock && strlen(sock) < 100 && (bundle_mkdir((struct bundle *)b, BUNDLE_RUN_DIR, 0755) == 0)) {
+		t->control = sock;
+	} else {
+		free(sock);
+		const char *tmp = getenv("TMPDIR");
+		t->control = xasprintf("%s/claw-%%C", tmp && *tmp && strlen(tmp) < 60 ? tmp : "/tmp");
+	}
+	return 0;
+}
+
+int guest_host_key_refused(const struct ssh_target *t)
+{
+	if (t->known_hosts)
+		return fail(EX_NOPERM, "%s: the host key does not match the bundle's known_hosts; refusing", t->host);
+	return fail(EX_NOPERM, "%s: its host key is not in your known_hosts; refusing (ssh %s once, or use a bundle)",
+		    t->host, t->host);
+}
+
+int guest_wait_ready(const struct ssh_target *t, int timeout_s, bool require_log)
+{
+	/* Exit 0: ready; 3: the log is there without the mark yet; 4: no log at all. A constant command. */
+	const char *probe = "if [ -f " GUEST_FIRSTBOOT_LOG " ]; then grep -q " GUEST_READY_MARK " " GUEST_FIRSTBOOT_LOG
+			    " && exit 0; exit 3; fi; exit 4";
+	time_t deadline = time(NULL) + timeout_s;
+	int last = -1;
+	for (;;) {
+		struct spawn_opts o = SPAWN_OPTS_ZERO;
+		struct spawn_result r;
+		o.capture_out = true;
+		o.capture_err = true;
+		o.timeout_ms = 30000;
+		if (ssh_run(t, probe, &o, &r) < 0)
+			return -1;
+		last = r.status;
+		if (last == 255) {
+			char *why = r.err.data ? r.err.data : "";
+			bool keys = strstr(why, "Host key verification failed") || strstr(why, "IDENTIFICATION HAS CHANGED");
+			why[strcspn(why, "\n")] = '\0';
+			if (keys) {
+				spawn_result_free(&r);
+				return guest_host_key_refused(t);
+			}
+			info("%s: %s", t->host, why);
+		}
+		spawn_result_free(&r);
+		if (last == 0 || (last == 4 && !require_log))
+			return 0;
+		if (time(NULL) >= deadline)
+			break;
+		sleep(1);
+	}
+	if (last == 4)
+		return fail(EX_TEMPFAIL, "%s has no %s: is it a claw guest? (give --host for other Macs)", t->host, GUEST_FIRSTBOOT_LOG);
+	if (last == 3)
+		return fail(EX_TEMPFAIL, "%s is not ready: %s has no %s yet", t->host, GUEST_FIRSTBOOT_LOG, GUEST_READY_MARK);
+	return fail(EX_TEMPFAIL, "cannot reach %s over SSH (ssh exited %d)", t->host, last);
+}

@@ -1,0 +1,31 @@
+/* guest: which machine the online stages talk to and how — the bundle's
+ * run/ip, known_hosts and key, or --host/--port/--user for any Mac reachable
+ * by SSH — and the first-boot marker that says a claw guest is ready.
+ * Never prints. */
+#ifndef CLAW_GUEST_H
+#define CLAW_GUEST_H
+
+#include "ssh.h"
+
+struct bundle;
+struct claw_config;
+
+#define GUEST_FIRSTBOOT_LOG "/var/log/claw-firstboot.log"
+#define GUEST_READY_MARK "PROVISIONING_READY"
+
+struct guest_args {
+	const char *host, *user;
+	int port;
+};
+
+/* Fill t from the flags, the bundle (may be NULL with --host) and the config. */
+int guest_target(const struct guest_args *a, const struct bundle *b, const struct claw_config *cfg,
+		 struct ssh_target *t);
+/* Wait (bounded) until the first-boot log says ready. A machine without the log
+ * (one claw did not make) is ready when require_log is false. 0 ready, -1 not. */
+int guest_wait_ready(const struct ssh_target *t, int timeout_s, bool require_log);
+
+/* Record the refusal of a host key that does not match (EX_NOPERM). Always -1. */
+int guest_host_key_refused(const struct ssh_target *t);
+
+#endif
