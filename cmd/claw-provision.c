@@ -182,7 +182,13 @@ int main(int argc, char **argv)
 	char *script = script_provision(cfg, &steps);
 	if (print_only) {
 		fputs(script, stdout);
-		return fflush(stdout) == 0 ? 0 : EX_IOERR;
+		free(script);
+		json_decref(steps);
+		config_free(cfg);
+		bundle_close(b);
+		if (fflush(stdout) != 0 || ferror(stdout))
+			die(EX_IOERR, "cannot write to standard output");
+		return 0;
 	}
 	if ((size_t)from > json_array_size(steps))
 		cli_usage_error("--from-step %d: there are %zu steps", from, json_array_size(steps));
