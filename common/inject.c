@@ -1,0 +1,244 @@
+/* inject: the guest's files, built from claw.yml and what the guest already holds. */
+#include "inject.h"
+#include "config.h"
+#include "dslocal.h"
+#include "kcpassword.h"
+#include "log.h"
+#include "plistx.h"
+#include "spawn.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ROOT 0
+#define WHEEL 0
+
+int inject_parts(const char *list, int *mask)
+{
+	static const struct { const char *name; int bit; } parts[] = {
+		{ "user", INJECT_USER }, { "ssh", INJECT_SSH }, { "autologin", INJECT_AUTOLOGIN }, { "sudo", INJECT_SUDO },
+	};
+	*mask = 0;
+	char *copy = xstrdup(list), *save = NULL;
+	int rc = 0;
+	for (char *t = strtok_r(copy, ",", &save); t && rc == 0; t = strtok_r(NULL, ",", &save)) {
+		int bit = 0;
+		for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+			if (!strcmp(t, parts[i].name))
+				bit = parts[i].bit;
+		if (!bit)
+			rc = fail(EX_USAGE, "unknown part '%s' (parts: user, ssh, autologin, sudo)", t);
+		*mask |= bit;
+	}
+	free(copy);
+	return rc;
+}
+
+/* A file already in the guest, or nothing. */
+static bool read_guest(const struct inject_ctx *c, const char *rel, struct buf *out)
+{
+	char *full = xasprintf("%s/%s", c->root, rel);
+	bool ok = access(full, F_OK) == 0 && file_read(full, 16 << 20, out) == 0;
+	free(full);
+	return ok;
+}
+
+static const char *need_password(const struct inject_ctx *c, const char *part)
+{
+	const char *pw = c->cfg->access.password;
+	if (!pw)
+		fail(EX_CONFIG, "the %s part needs access.password (or CLAW_PASSWORD)", part);
+	return pw;
+}
+
+int inject_user(struct inject_ctx *c, struct payload *p)
+{
+	const char *name = c->cfg->access.username, *pw = need_password(c, "user");
+	if (!pw)
+		return -1;
+	char *urel = xasprintf(DSLOCAL_USERS "/%s.plist", name);
+	struct buf old = BUF_ZERO, grp = BUF_ZERO;
+	bool had = read_guest(c, urel, &old);
+	char uuid[37], *rec, *g;
+	size_t reclen, glen;
+	int rc = dslocal_user(name, pw, had ? old.data : NULL, old.len, &rec, &reclen, uuid);
+	bool had_group = rc == 0 && read_guest(c, DSLOCAL_GROUPS "/admin.plist", &grp);
+	if (rc == 0)
+		rc = dslocal_admin_group(had_group ? grp.data : NULL, grp.len, name, uuid, &g, &glen);
+	if (rc == 0) {
+		payload_file(p, urel, rec, reclen, ROOT, WHEEL, 0600);
+		payload_file(p, DSLOCAL_GROUPS "/admin.plist", g, glen, ROOT, WHEEL, 0600);
+		char *home = xasprintf("Users/%s", name);
+		payload_dir(p, home, DSLOCAL_UID, DSLOCAL_STAFF_GID, 0750);
+		free(home);
+		free(rec);
+		free(g);
+	}
+	buf_free(&old);
+	buf_free(&grp);
+	free(urel);
+	return rc;
+}
+
+/* The launchd override that turns Remote Login on: com.openssh.sshd = false, other keys kept. */
+static int launchd_enable_sshd(struct inject_ctx *c, struct payload *p)
+{
+	const char *rel = "private/var/db/com.apple.xpc.launchd/disabled.plist";
+	struct buf old = BUF_ZERO;
+	plist_t d = read_guest(c, rel, &old) ? plistx_parse(old.data, old.len, rel) : plist_new_dict();
+	buf_free(&old);
+	if (!d || plist_get_node_type(d) != PLIST_DICT) {
+		plist_free(d);
+		return fail(EX_DATAERR, "'%s' in the guest is not a dictionary", rel);
+	}
+	plist_dict_set_item(d, "com.openssh.sshd", plist_new_bool(0));
+	size_t n;
+	char *bin = plistx_to_bin(d, &n);
+	payload_file(p, rel, bin, n, ROOT, WHEEL, 0644);
+	free(bin);
+	plist_free(d);
+	return 0;
+}
+
+/* A host key: the guest's own if it has one (so known_hosts stays true), else a new one from ssh-keygen. */
+static int host_key(struct inject_ctx *c, struct payload *p, const char *type)
+{
+	char *rel = xasprintf("private/etc/ssh/ssh_host_%s_key", type), *relpub = xasprintf("%s.pub", rel);
+	struct buf priv = BUF_ZERO, pub = BUF_ZERO;
+	int rc = 0;
+	if (!read_guest(c, rel, &priv) || !read_guest(c, relpub, &pub)) {
+		buf_free(&priv);
+		buf_free(&pub);
+		char dir[] = "/tmp/claw-hostkey.XXXXXX";
+		if (!mkdtemp(dir))
+			return free(rel), free(relpub), fail_sys(EX_CANTCREAT, "cannot make a temporary folder");
+		char *key = xasprintf("%s/k", dir), *keypub = xasprintf("%s/k.pub", dir);
+		const char *argv[] = { "ssh-keygen", "-q", "-t", type, "-N", "", "-C", "", "-f", key, NULL };
+		struct spawn_opts o = SPAWN_OPTS_ZERO;
+		struct spawn_result r;
+		o.capture_out = o.capture_err = true;
+		rc = spawn_run(argv, &o, &r);
+		if (rc == 0 && r.status != 0)
+			rc = fail(EX_SOFTWARE, "ssh-keygen -t %s failed: %s", type, r.err.data ? r.err.data : "");
+		spawn_result_free(&r);
+		if (rc == 0 && (file_read(key, 1 << 16, &priv) < 0 || file_read(keypub, 1 << 16, &pub) < 0))
+			rc = -1;
+		unlink(key);
+		unlink(keypub);
+		rmdir(dir);
+		free(key);
+		free(keypub);
+	}
+	if (rc == 0) {
+		payload_file(p, rel, priv.data, priv.len, ROOT, WHEEL, 0600);
+		payload_file(p, relpub, pub.data, pub.len, ROOT, WHEEL, 0644);
+		/* "*": the bundle's known_hosts is for this guest alone, whatever address it gets. */
+		char *sp = strchr(pub.data, ' '), *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
+		size_t keylen = sp2 ? (size_t)(sp2 - pub.data) : strcspn(pub.data, "\n");
+		buf_adds(&c->known_hosts, "* ");
+		buf_add(&c->known_hosts, pub.data, keylen);
+		buf_adds(&c->known_hosts, "\n");
+	}
+	buf_free(&priv);
+	buf_free(&pub);
+	free(rel);
+	free(relpub);
+	return rc;
+}
+
+static const char backup_sshd[] =
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	"<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
+	"<plist version=\"1.0\">\n<dict>\n"
+	"\t<key>Label</key>\n\t<string>com.claw.sshd</string>\n"
+	"\t<key>ProgramArguments</key>\n\t<array>\n\t\t<string>/usr/sbin/sshd</string>\n\t\t<string>-D</string>\n\t</array>\n"
+	"\t<key>RunAtLoad</key>\n\t<true/>\n"
+	"</dict>\n</plist>\n";
+
+int inject_ssh(struct inject_ctx *c, struct payload *p)
+{
+	if (launchd_enable_sshd(c, p) < 0)
+		return -1;
+	static const char *const types[] = { "rsa", "ecdsa", "ed25519" };
+	for (size_t i = 0; i < 3; i++)
+		if (host_key(c, p, types[i]) < 0)
+			return -1;
+	payload_file(p, "Library/LaunchDaemons/com.claw.sshd.plist", backup_sshd, strlen(backup_sshd), ROOT, WHEEL, 0644);
+	struct buf keys = BUF_ZERO;
+	if (c->cfg->access.ssh_pubkey)
+		buf_adds(&keys, c->cfg->access.ssh_pubkey);
+	if (keys.len && keys.data[keys.len - 1] != '\n')
+		buf_adds(&keys, "\n");
+	if (c->pubkeys)
+		buf_adds(&keys, c->pubkeys);
+	char *dir = xasprintf("Users/%s/.ssh", c->cfg->access.username), *ak = xasprintf("%s/authorized_keys", dir);
+	payload_dir(p, dir, DSLOCAL_UID, DSLOCAL_STAFF_GID, 0700);
+	payload_file(p, ak, keys.data ? keys.data : "", keys.len, DSLOCAL_UID, DSLOCAL_STAFF_GID, 0600);
+	buf_free(&keys);
+	free(dir);
+	free(ak);
+	return 0;
+}
+
+int inject_autologin(struct inject_ctx *c, struct payload *p)
+{
+	const char *pw = need_password(c, "autologin");
+	if (!pw)
+		return -1;
+	size_t n;
+	unsigned char *kc = kcpassword_encode(pw, &n);
+	payload_file(p, "private/etc/kcpassword", kc, n, ROOT, WHEEL, 0600);
+	secure_zero(kc, n);
+	free(kc);
+	const char *rel = "Library/Preferences/com.apple.loginwindow.plist";
+	struct buf old = BUF_ZERO;
+	plist_t d = read_guest(c, rel, &old) ? plistx_parse(old.data, old.len, rel) : plist_new_dict();
+	buf_free(&old);
+	if (!d || plist_get_node_type(d) != PLIST_DICT) {
+		plist_free(d);
+		return fail(EX_DATAERR, "'%s' in the guest is not a dictionary", rel);
+	}
+	plist_dict_set_item(d, "autoLoginUser", plist_new_string(c->cfg->access.username));
+	char *bin = plistx_to_bin(d, &n);
+	payload_file(p, rel, bin, n, ROOT, WHEEL, 0644);
+	free(bin);
+	plist_free(d);
+	return 0;
+}
+
+int inject_sudo(struct inject_ctx *c, struct payload *p)
+{
+	const char *name = c->cfg->access.username;
+	char *rule = xasprintf("# Written by claw-inject: %s may use sudo without a password.\n%s ALL=(ALL) NOPASSWD: ALL\n",
+			       name, name);
+	char *rel = xasprintf("private/etc/sudoers.d/claw-%s", name);
+	int rc = 0;
+	const char *const which[] = { "sh", "-c", "command -v visudo", NULL };
+	struct spawn_opts o = SPAWN_OPTS_ZERO;
+	struct spawn_result r;
+	o.capture_out = true;
+	if (spawn_run(which, &o, &r) == 0 && r.status == 0) {
+		/* A broken sudoers file locks sudo out for everyone: let visudo read it first. */
+		char tmp[] = "/tmp/claw-sudoers.XXXXXX";
+		int fd = mkstemp(tmp);
+		if (fd < 0 || write_all(fd, rule, strlen(rule)) < 0 || close(fd) < 0)
+			rc = fail_sys(EX_CANTCREAT, "cannot write a temporary file");
+		const char *argv[] = { "visudo", "-c", "-q", "-f", tmp, NULL };
+		struct spawn_result v = SPAWN_RESULT_ZERO;
+		struct spawn_opts vo = SPAWN_OPTS_ZERO;
+		vo.capture_out = vo.capture_err = true;
+		if (rc == 0 && (rc = spawn_run(argv, &vo, &v)) == 0 && v.status != 0)
+			rc = fail(EX_SOFTWARE, "visudo refuses the sudoers rule: %s", v.err.data ? v.err.data : "");
+		spawn_result_free(&v);
+		unlink(tmp);
+	}
+	spawn_result_free(&r);
+	if (rc == 0)
+		payload_file(p, rel, rule, strlen(rule), ROOT, WHEEL, 0440);
+	free(rule);
+	free(rel);
+	return rc;
+}

@@ -1,0 +1,178 @@
+#!/usr/bin/env bats
+# claw-inject --root: every payload on a temporary tree, read back the way macOS would read it.
+
+load helpers/common
+
+setup() {
+	common_setup
+	G=$BATS_TEST_TMPDIR/guest
+	mkdir -p "$G"
+	ssh-keygen -q -t ed25519 -N '' -C me@host -f mykey
+	cat >claw.yml <<YML
+access:
+  username: dev
+  password: "p@ss w0rd;\$(x) 'q' \"dq\""
+  ssh_key: mykey.pub
+YML
+	PW="p@ss w0rd;\$(x) 'q' \"dq\""
+	B=$CLAW_HOME/VMs/dev.clawbundle
+}
+
+inject() { claw-inject -b dev -c claw.yml --root "$G" "$@"; }
+
+plist() { # FILE EXPR -> python's reading of a (binary) plist
+	python3 -c 'import plistlib,sys; d=plistlib.load(open(sys.argv[1],"rb")); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+@test "every file lands with its owner and mode" {
+	run inject
+	assert_success
+	cd "$G"
+	check() { [ "$(stat -c '%a %u:%g' "$1")" = "$2" ] || fail "$1 is $(stat -c '%a %u:%g' "$1"), not $2"; }
+	check private/var/db/dslocal/nodes/Default/users/dev.plist "600 0:0"
+	check private/var/db/dslocal/nodes/Default/groups/admin.plist "600 0:0"
+	check Users/dev "750 501:20"
+	check Users/dev/.ssh "700 501:20"
+	check Users/dev/.ssh/authorized_keys "600 501:20"
+	check private/etc/ssh/ssh_host_ed25519_key "600 0:0"
+	check private/etc/ssh/ssh_host_ed25519_key.pub "644 0:0"
+	check private/etc/ssh/ssh_host_rsa_key "600 0:0"
+	check private/var/db/com.apple.xpc.launchd/disabled.plist "644 0:0"
+	check Library/LaunchDaemons/com.claw.sshd.plist "644 0:0"
+	check private/etc/kcpassword "600 0:0"
+	check Library/Preferences/com.apple.loginwindow.plist "644 0:0"
+	check private/etc/sudoers.d/claw-dev "440 0:0"
+}
+
+@test "the user record: dslocal's array convention, and a ShadowHashData PBKDF2 recomputed independently" {
+	inject
+	u=$G/private/var/db/dslocal/nodes/Default/users/dev.plist
+	head -c 8 "$u" | grep -q bplist00
+	run plist "$u" '(d["name"], d["uid"], d["gid"], d["home"], d["shell"], d["passwd"], d["authentication_authority"], d["_writers_passwd"])'
+	assert_output "(['dev'], ['501'], ['20'], ['/Users/dev'], ['/bin/zsh'], ['********'], [';ShadowHash;HASHLIST:<SALTED-SHA512-PBKDF2>'], ['dev'])"
+	run python3 - "$u" "$PW" <<'PY'
+import hashlib, plistlib, sys
+rec = plistlib.load(open(sys.argv[1], "rb"))
+shd = plistlib.loads(rec["ShadowHashData"][0])["SALTED-SHA512-PBKDF2"]
+assert len(shd["salt"]) == 32 and len(shd["entropy"]) == 128
+ok = hashlib.pbkdf2_hmac("sha512", sys.argv[2].encode(), shd["salt"], shd["iterations"], 128) == shd["entropy"]
+bad = hashlib.pbkdf2_hmac("sha512", b"wrong", shd["salt"], shd["iterations"], 128) == shd["entropy"]
+print(ok, bad, len(rec["generateduid"][0]))
+PY
+	assert_output "True False 36"
+}
+
+@test "a bare tree gets the admin group as macOS ships it, with the user added once" {
+	inject
+	a=$G/private/var/db/dslocal/nodes/Default/groups/admin.plist
+	uuid=$(plist "$G/private/var/db/dslocal/nodes/Default/users/dev.plist" 'd["generateduid"][0]')
+	run plist "$a" '(d["gid"], d["users"], d["groupmembers"][1], d["generateduid"])'
+	assert_output "(['80'], ['root', 'dev'], '$uuid', ['ABCDEFAB-CDEF-ABCD-EFAB-CDEF00000050'])"
+}
+
+@test "an existing admin group keeps its members" {
+	mkdir -p "$G/private/var/db/dslocal/nodes/Default/groups"
+	python3 -c 'import plistlib,sys; plistlib.dump({"name":["admin"],"gid":["80"],"users":["root","other"],"groupmembers":["U1"]}, open(sys.argv[1],"wb"), fmt=plistlib.FMT_BINARY)' "$G/private/var/db/dslocal/nodes/Default/groups/admin.plist"
+	inject
+	run plist "$G/private/var/db/dslocal/nodes/Default/groups/admin.plist" 'd["users"]'
+	assert_output "['root', 'other', 'dev']"
+}
+
+@test "a second run leaves the same tree, and lists the user once" {
+	inject
+	cp "$B/inject.json" first.json
+	cp "$B/ssh/known_hosts" first_known
+	inject
+	cmp first.json "$B/inject.json"
+	cmp first_known "$B/ssh/known_hosts"
+	run plist "$G/private/var/db/dslocal/nodes/Default/groups/admin.plist" 'd["users"].count("dev")'
+	assert_output 1
+}
+
+@test "sshd is enabled without clobbering launchd's other overrides" {
+	mkdir -p "$G/private/var/db/com.apple.xpc.launchd"
+	python3 -c 'import plistlib,sys; plistlib.dump({"com.apple.ftpd": True, "com.openssh.sshd": True}, open(sys.argv[1],"wb"))' "$G/private/var/db/com.apple.xpc.launchd/disabled.plist"
+	inject
+	run plist "$G/private/var/db/com.apple.xpc.launchd/disabled.plist" 'sorted(d.items())'
+	assert_output "[('com.apple.ftpd', True), ('com.openssh.sshd', False)]"
+}
+
+@test "host keys: their public halves are the bundle's known_hosts; keys authorized" {
+	inject
+	run wc -l <"$B/ssh/known_hosts"
+	assert_output 3
+	for t in rsa ecdsa ed25519; do
+		grep -qF "$(cut -d' ' -f1,2 "$G/private/etc/ssh/ssh_host_${t}_key.pub")" "$B/ssh/known_hosts"
+	done
+	ssh-keygen -l -f "$B/ssh/known_hosts" >/dev/null
+	grep -qF "$(cut -d' ' -f2 mykey.pub)" "$G/Users/dev/.ssh/authorized_keys"
+	grep -qF "$(cut -d' ' -f2 "$B/ssh/id_ed25519.pub")" "$G/Users/dev/.ssh/authorized_keys"
+	[ "$(stat -c %a "$B/ssh/id_ed25519")" = 600 ]
+}
+
+@test "auto-login: kcpassword by the vectors' rule, and loginwindow's autoLoginUser" {
+	printf 'access:\n  username: dev\n  password: admin\n' >claw.yml
+	inject --only autologin
+	[ "$(od -An -v -tx1 "$G/private/etc/kcpassword" | tr -d ' \n')" = 1ced3f4abcbcddeaa3b91f7d ]
+	grep -q "'admin' *1ced3f4abcbcddeaa3b91f7d" "$FIXTURES/kcpassword_vectors.txt"
+	run plist "$G/Library/Preferences/com.apple.loginwindow.plist" 'd["autoLoginUser"]'
+	assert_output dev
+}
+
+@test "sudo: a NOPASSWD rule that visudo accepts" {
+	inject --only sudo
+	run cat "$G/private/etc/sudoers.d/claw-dev"
+	assert_line "dev ALL=(ALL) NOPASSWD: ALL"
+	if command -v visudo >/dev/null; then visudo -c -f "$G/private/etc/sudoers.d/claw-dev"; fi
+	run ls -A "$G/private/etc"
+	assert_output sudoers.d
+}
+
+@test "--dry-run lists every path, owner, mode and digest, and writes nothing" {
+	run inject --dry-run
+	assert_success
+	assert_line --regexp '^file 0600   0:0   [0-9a-f]{12} private/var/db/dslocal/nodes/Default/users/dev.plist$'
+	assert_line --regexp '^dir 0750 501:20  - Users/dev$'
+	[ -z "$(ls -A "$G")" ]
+	[ ! -e "$B/inject.json" ]
+}
+
+@test "the password is in no file in clear" {
+	inject
+	run grep -rlF "p@ss w0rd" "$G" "$B"
+	assert_failure 1
+}
+
+@test "a symbolic link planted in the guest is not written through" {
+	mkdir -p "$G/private/etc"
+	ln -s /etc/passwd "$G/private/etc/kcpassword"
+	run inject
+	assert_failure 65
+	assert_output "claw-inject: '$G/private/etc/kcpassword' is a symbolic link in the guest; refusing to write through it"
+	[ "$(head -c 5 /etc/passwd)" = "root:" ]
+}
+
+@test "not root: 77 with a hint" {
+	command -v setpriv >/dev/null || skip "no setpriv"
+	setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$CLAW_BIN/claw-inject" || skip "nobody cannot reach $CLAW_BIN"
+	g2=$(mktemp -d /tmp/claw-nonroot.XXXXXX)
+	chmod 755 "$g2"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups env PATH="$PATH" HOME=/tmp CLAW_HOME=/tmp/x "$CLAW_BIN/claw-inject" -b dev --root "$g2"
+	rmdir "$g2"
+	assert_failure 77
+	assert_output "claw-inject: needs root to give the guest's files their owners (run it with sudo)"
+}
+
+@test "bad input: no --root, unknown part, a config macOS would reject, no password" {
+	run claw-inject -b dev -c claw.yml
+	assert_failure 69
+	run inject --only user,vnc2
+	assert_failure 64
+	assert_line --index 0 "claw-inject: unknown part 'vnc2' (parts: user, ssh, autologin, sudo)"
+	printf 'access:\n  username: "a;b"\n' >bad.yml
+	run claw-inject -b dev -c bad.yml --root "$G"
+	assert_failure 78
+	[ -z "$(ls -A "$G")" ]
+	run claw-inject -b dev --root "$G" --root-typo 2>/dev/null
+	assert_failure 64
+}
