@@ -1,5 +1,5 @@
-/* claw-inject: write the user, SSH, auto-login and sudo into a guest's Data
- * volume, offline, before its first boot.
+/* claw-inject: write the user, SSH, auto-login, sudo and the Setup Assistant
+ * bypass into a guest's Data volume, offline, before its first boot.
  *
  * With --root DIR, DIR is the Data volume's root, already mounted (a staging
  * tree, Linux with an APFS driver, tests). Each part is built from claw.yml and
@@ -62,6 +62,23 @@ static char *bundle_key(struct bundle *b, bool dry)
 	return out;
 }
 
+/* The guest's macOS, as restore recorded it (config.json os) or resolve found it (ipsw.json). */
+static json_t *guest_os(struct bundle *b)
+{
+	json_t *j = NULL, *os;
+	if (bundle_has(b, BUNDLE_VMCONFIG) && bundle_read_json(b, BUNDLE_VMCONFIG, &j) == 0 &&
+	    (os = json_object_get(j, "os")) && json_is_object(os)) {
+		json_incref(os);
+		json_decref(j);
+		return os;
+	}
+	json_decref(j);
+	j = NULL;
+	if (bundle_has(b, BUNDLE_IPSW_JSON) && bundle_read_json(b, BUNDLE_IPSW_JSON, &j) == 0)
+		return j;
+	return json_object();
+}
+
 static void print_dry_run(json_t *items)
 {
 	size_t i;
@@ -77,7 +94,7 @@ static void print_dry_run(json_t *items)
 
 int main(int argc, char **argv)
 {
-	const char *bundle_arg = NULL, *config_path = NULL, *root = NULL, *only = "user,ssh,autologin,sudo";
+	const char *bundle_arg = NULL, *config_path = NULL, *root = NULL, *only = "user,ssh,autologin,sudo,setup";
 	bool dry = false;
 	int opt, parts;
 	cli_init(argv[0], usage);
@@ -113,10 +130,14 @@ int main(int argc, char **argv)
 		die_err();
 
 	char *own_key = bundle_key(b, dry);
-	struct inject_ctx c = { cfg, root, own_key, BUF_ZERO };
+	struct inject_ctx c = { cfg, root, own_key, BUF_ZERO, NULL, NULL };
+	json_t *os = guest_os(b);
+	c.os_version = json_string_value(json_object_get(os, "version"));
+	c.os_build = json_string_value(json_object_get(os, "build"));
 	struct payload p = { NULL, 0 };
 	if (((parts & INJECT_USER) && inject_user(&c, &p) < 0) || ((parts & INJECT_SSH) && inject_ssh(&c, &p) < 0) ||
-	    ((parts & INJECT_AUTOLOGIN) && inject_autologin(&c, &p) < 0) || ((parts & INJECT_SUDO) && inject_sudo(&c, &p) < 0))
+	    ((parts & INJECT_AUTOLOGIN) && inject_autologin(&c, &p) < 0) || ((parts & INJECT_SUDO) && inject_sudo(&c, &p) < 0) ||
+	    ((parts & INJECT_SETUP) && inject_setup(&c, &p) < 0))
 		die_err();
 	json_t *items = payload_describe(&p);
 	if (dry) {
@@ -137,6 +158,7 @@ int main(int argc, char **argv)
 	payload_free(&p);
 	buf_free(&c.known_hosts);
 	free(own_key);
+	json_decref(os);
 	config_free(cfg);
 	bundle_close(b);
 	return 0;

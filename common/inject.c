@@ -20,6 +20,7 @@ int inject_parts(const char *list, int *mask)
 {
 	static const struct { const char *name; int bit; } parts[] = {
 		{ "user", INJECT_USER }, { "ssh", INJECT_SSH }, { "autologin", INJECT_AUTOLOGIN }, { "sudo", INJECT_SUDO },
+		{ "setup", INJECT_SETUP },
 	};
 	*mask = 0;
 	char *copy = xstrdup(list), *save = NULL;
@@ -30,7 +31,7 @@ int inject_parts(const char *list, int *mask)
 			if (!strcmp(t, parts[i].name))
 				bit = parts[i].bit;
 		if (!bit)
-			rc = fail(EX_USAGE, "unknown part '%s' (parts: user, ssh, autologin, sudo)", t);
+			rc = fail(EX_USAGE, "unknown part '%s' (parts: user, ssh, autologin, sudo, setup)", t);
 		*mask |= bit;
 	}
 	free(copy);
@@ -202,6 +203,8 @@ int inject_autologin(struct inject_ctx *c, struct payload *p)
 		return fail(EX_DATAERR, "'%s' in the guest is not a dictionary", rel);
 	}
 	plist_dict_set_item(d, "autoLoginUser", plist_new_string(c->cfg->access.username));
+	plist_dict_set_item(d, "lastUser", plist_new_string("loggedIn"));
+	plist_dict_set_item(d, "autoLoginUserScreenLocked", plist_new_bool(0));
 	char *bin = plistx_to_bin(d, &n);
 	payload_file(p, rel, bin, n, ROOT, WHEEL, 0644);
 	free(bin);
@@ -241,4 +244,89 @@ int inject_sudo(struct inject_ctx *c, struct payload *p)
 	free(rule);
 	free(rel);
 	return rc;
+}
+
+/* ---- Setup Assistant: the offline layers, so the first boot lands at a desktop ---- */
+
+const char *const inject_skip_keys[] = {
+	"Accessibility", "Appearance", "AppStore", "Biometric", "DisplayTone", "EnableLockdownMode", "FileVault",
+	"iCloudDiagnostics", "iCloudStorage", "Intelligence", "Location", "Payment", "Privacy", "ScreenTime", "Siri",
+	"TermsOfAddress", "Wallpaper", "Welcome", NULL,
+};
+
+static const char *const did_see[] = {
+	"DidSeeCloudSetup", "DidSeeSiriSetup", "DidSeePrivacy", "DidSeeAccessibility", "DidSeeAppearanceSetup",
+	"DidSeeScreenTime", "DidSeeiCloudLoginForStorageServices", "DidSeeTrueTonePrivacy", "DidSeeTouchIDSetup",
+	"DidSeeApplePaySetup", "DidSeeActivationLock", "DidSeeSyncSetup", "DidSeeSyncSetup2", "DidSeeTermsOfAddress",
+	"DidSeeIntelligence", "DidSeeLockdownMode", NULL,
+};
+
+static const char *const managed_skips[] = {
+	"SkipCloudSetup", "SkipSiriSetup", "SkipPrivacySetup", "SkipiCloudStorageSetup", "SkipTrueTone", "SkipAppearance",
+	"SkipTouchIDSetup", "SkipScreenTime", "SkipAccessibility", "SkipUnlockWithWatch", "SkipWallpaper", NULL,
+};
+
+static void add_plist(struct payload *p, const char *rel, plist_t d, unsigned uid, unsigned gid, unsigned mode)
+{
+	size_t n;
+	char *bin = plistx_to_bin(d, &n);
+	payload_file(p, rel, bin, n, uid, gid, mode);
+	free(bin);
+	plist_free(d);
+}
+
+/* The DidSee* keys and the versions they were seen at: what the mini Setup Assistant checks after login. */
+static plist_t seen(const struct inject_ctx *c)
+{
+	plist_t d = plist_new_dict();
+	for (int i = 0; did_see[i]; i++)
+		plist_dict_set_item(d, did_see[i], plist_new_bool(1));
+	plist_dict_set_item(d, "MiniBuddyLaunchedPostMigration", plist_new_bool(1));
+	plist_dict_set_item(d, "MiniBuddyLaunchReason", plist_new_uint(0));
+	plist_dict_set_item(d, "LastPrivacyBundleVersion", plist_new_string("2"));
+	static const char *const by_version[] = { "LastSeenCloudProductVersion", "LastPreLoginTasksPerformedVersion",
+						  "LastSeenIntelligenceProductVersion", "LastSeenDiagnosticsProductVersion",
+						  "LastSeenSiriProductVersion", NULL };
+	static const char *const by_build[] = { "LastPreLoginTasksPerformedBuild", "LastSeenBuddyBuildVersion", NULL };
+	/* A version too high is harmless; a missing one brings the screens back. */
+	const char *v = c->os_version ? c->os_version : "99.0";
+	for (int i = 0; by_version[i]; i++)
+		plist_dict_set_item(d, by_version[i], plist_new_string(v));
+	for (int i = 0; c->os_build && by_build[i]; i++)
+		plist_dict_set_item(d, by_build[i], plist_new_string(c->os_build));
+	return d;
+}
+
+int inject_setup(struct inject_ctx *c, struct payload *p)
+{
+	const char *name = c->cfg->access.username;
+	/* 1, 2: the markers that say setup has run and registration is done. */
+	payload_file(p, "private/var/db/.AppleSetupDone", "", 0, ROOT, WHEEL, 0400);
+	payload_file(p, "Library/Receipts/.SetupRegComplete", "", 0, ROOT, WHEEL, 0644);
+	/* 3: .skipbuddy in both User Template folders, for every user made later too. */
+	payload_file(p, "Library/User Template/English.lproj/.skipbuddy", "", 0, ROOT, WHEEL, 0644);
+	payload_file(p, "Library/User Template/Non_localized/.skipbuddy", "", 0, ROOT, WHEEL, 0644);
+	/* 4: the user's own SetupAssistant preferences. */
+	char *home = xasprintf("Users/%s", name), *lib = xasprintf("Users/%s/Library", name), *prefs = xasprintf("%s/Preferences", lib),
+	     *plist = xasprintf("%s/com.apple.SetupAssistant.plist", prefs);
+	payload_dir(p, home, DSLOCAL_UID, DSLOCAL_STAFF_GID, 0750);
+	payload_dir(p, lib, DSLOCAL_UID, DSLOCAL_STAFF_GID, 0700);
+	payload_dir(p, prefs, DSLOCAL_UID, DSLOCAL_STAFF_GID, 0700);
+	add_plist(p, plist, seen(c), DSLOCAL_UID, DSLOCAL_STAFF_GID, 0600);
+	free(plist);
+	free(prefs);
+	free(lib);
+	free(home);
+	/* 5: the managed preferences, as a profile would set them: every pane skipped. */
+	plist_t m = plist_new_dict();
+	for (int i = 0; managed_skips[i]; i++)
+		plist_dict_set_item(m, managed_skips[i], plist_new_bool(1));
+	plist_t items = plist_new_array();
+	for (int i = 0; inject_skip_keys[i]; i++)
+		plist_array_append_item(items, plist_new_string(inject_skip_keys[i]));
+	plist_dict_set_item(m, "SkipSetupItems", items);
+	add_plist(p, "Library/Preferences/com.apple.SetupAssistant.managed.plist", m, ROOT, WHEEL, 0644);
+	/* 6: the system-wide DidSee* plist. */
+	add_plist(p, "Library/Preferences/com.apple.SetupAssistant.plist", seen(c), ROOT, WHEEL, 0644);
+	return 0;
 }

@@ -1,6 +1,7 @@
 /* inject: what claw writes into a guest's Data volume, part by part — the user
  * (dslocal record, admin group, home), SSH (launchd override, host keys,
- * authorized_keys), auto-login (kcpassword, loginwindow) and sudo — as payload
+ * authorized_keys), auto-login (kcpassword, loginwindow), sudo and the Setup
+ * Assistant's offline layers — as payload
  * items with owners and modes. Reads what the guest already has, so a rerun
  * writes the same tree. Never prints. */
 #ifndef CLAW_INJECT_H
@@ -15,7 +16,8 @@ enum {
 	INJECT_SSH = 2,
 	INJECT_AUTOLOGIN = 4,
 	INJECT_SUDO = 8,
-	INJECT_ALL = 15,
+	INJECT_SETUP = 16,
+	INJECT_ALL = 31,
 };
 
 /* "user,ssh,..." into a mask; -1 (EX_USAGE) naming an unknown part. */
@@ -26,11 +28,16 @@ struct inject_ctx {
 	const char *root;       /* the Data volume's root */
 	const char *pubkeys;    /* authorized keys beyond the config's (the bundle's own), or NULL */
 	struct buf known_hosts; /* the host keys' public halves, for the bundle */
+	const char *os_version, *os_build; /* the guest's macOS, when the bundle knows it */
 };
 
 int inject_user(struct inject_ctx *c, struct payload *p);
 int inject_ssh(struct inject_ctx *c, struct payload *p);
 int inject_autologin(struct inject_ctx *c, struct payload *p);
 int inject_sudo(struct inject_ctx *c, struct payload *p);
+int inject_setup(struct inject_ctx *c, struct payload *p);
+
+/* The SkipSetupItems keys claw writes: the ones Apple's list marks as available on macOS. */
+extern const char *const inject_skip_keys[];
 
 #endif

@@ -128,6 +128,35 @@ PY
 	assert_output sudoers.d
 }
 
+@test "setup: all six offline layers, for the guest's version" {
+	mkdir -p "$B"
+	echo '{"os": {"version": "15.2", "build": "24C101"}}' >"$B/config.json"
+	inject --only setup
+	cd "$G"
+	[ "$(stat -c '%a %u:%g %s' private/var/db/.AppleSetupDone)" = "400 0:0 0" ]
+	[ -e Library/Receipts/.SetupRegComplete ]
+	[ -e "Library/User Template/English.lproj/.skipbuddy" ] && [ -e "Library/User Template/Non_localized/.skipbuddy" ]
+	[ "$(stat -c '%a %u:%g' Users/dev/Library/Preferences/com.apple.SetupAssistant.plist)" = "600 501:20" ]
+	run plist Users/dev/Library/Preferences/com.apple.SetupAssistant.plist '(d["DidSeeCloudSetup"], d["DidSeePrivacy"], d["LastSeenCloudProductVersion"], d["LastSeenBuddyBuildVersion"], d["MiniBuddyLaunchedPostMigration"])'
+	assert_output "(True, True, '15.2', '24C101', True)"
+	run plist Library/Preferences/com.apple.SetupAssistant.managed.plist '(d["SkipCloudSetup"], d["SkipSiriSetup"], len(d["SkipSetupItems"]))'
+	assert_output "(True, True, 18)"
+	run plist Library/Preferences/com.apple.SetupAssistant.plist 'd["DidSeeScreenTime"]'
+	assert_output True
+}
+
+@test "setup: every SkipSetupItems key is one Apple's list marks as available on macOS" {
+	inject --only setup
+	python3 - "$G/Library/Preferences/com.apple.SetupAssistant.managed.plist" "$FIXTURES/apple_device-management_skipkeys.yaml" <<'PY'
+import plistlib, sys, yaml
+ours = plistlib.load(open(sys.argv[1], "rb"))["SkipSetupItems"]
+apple = {k["key"]: k.get("supportedOS", {}).get("macOS", {}).get("introduced", "n/a") for k in yaml.safe_load(open(sys.argv[2]))["payloadkeys"]}
+bad = [k for k in ours if apple.get(k, "n/a") == "n/a"]
+missing = [k for k, v in apple.items() if v != "n/a" and k not in ours]
+assert not bad and not missing, (bad, missing)
+PY
+}
+
 @test "--dry-run lists every path, owner, mode and digest, and writes nothing" {
 	run inject --dry-run
 	assert_success
@@ -168,7 +197,7 @@ PY
 	assert_failure 69
 	run inject --only user,vnc2
 	assert_failure 64
-	assert_line --index 0 "claw-inject: unknown part 'vnc2' (parts: user, ssh, autologin, sudo)"
+	assert_line --index 0 "claw-inject: unknown part 'vnc2' (parts: user, ssh, autologin, sudo, setup)"
 	printf 'access:\n  username: "a;b"\n' >bad.yml
 	run claw-inject -b dev -c bad.yml --root "$G"
 	assert_failure 78
