@@ -94,7 +94,7 @@ static void print_dry_run(json_t *items)
 
 int main(int argc, char **argv)
 {
-	const char *bundle_arg = NULL, *config_path = NULL, *root = NULL, *only = "user,ssh,autologin,sudo,setup";
+	const char *bundle_arg = NULL, *config_path = NULL, *root = NULL, *only = "user,ssh,autologin,sudo,setup,firstboot";
 	bool dry = false;
 	int opt, parts;
 	cli_init(argv[0], usage);
@@ -137,7 +137,7 @@ int main(int argc, char **argv)
 	struct payload p = { NULL, 0 };
 	if (((parts & INJECT_USER) && inject_user(&c, &p) < 0) || ((parts & INJECT_SSH) && inject_ssh(&c, &p) < 0) ||
 	    ((parts & INJECT_AUTOLOGIN) && inject_autologin(&c, &p) < 0) || ((parts & INJECT_SUDO) && inject_sudo(&c, &p) < 0) ||
-	    ((parts & INJECT_SETUP) && inject_setup(&c, &p) < 0))
+	    ((parts & INJECT_SETUP) && inject_setup(&c, &p) < 0) || ((parts & INJECT_FIRSTBOOT) && inject_firstboot(&c, &p) < 0))
 		die_err();
 	json_t *items = payload_describe(&p);
 	if (dry) {

@@ -20,7 +20,7 @@ int inject_parts(const char *list, int *mask)
 {
 	static const struct { const char *name; int bit; } parts[] = {
 		{ "user", INJECT_USER }, { "ssh", INJECT_SSH }, { "autologin", INJECT_AUTOLOGIN }, { "sudo", INJECT_SUDO },
-		{ "setup", INJECT_SETUP },
+		{ "setup", INJECT_SETUP }, { "firstboot", INJECT_FIRSTBOOT },
 	};
 	*mask = 0;
 	char *copy = xstrdup(list), *save = NULL;
@@ -31,7 +31,7 @@ int inject_parts(const char *list, int *mask)
 			if (!strcmp(t, parts[i].name))
 				bit = parts[i].bit;
 		if (!bit)
-			rc = fail(EX_USAGE, "unknown part '%s' (parts: user, ssh, autologin, sudo, setup)", t);
+			rc = fail(EX_USAGE, "unknown part '%s' (parts: user, ssh, autologin, sudo, setup, firstboot)", t);
 		*mask |= bit;
 	}
 	free(copy);
@@ -328,5 +328,67 @@ int inject_setup(struct inject_ctx *c, struct payload *p)
 	add_plist(p, "Library/Preferences/com.apple.SetupAssistant.managed.plist", m, ROOT, WHEEL, 0644);
 	/* 6: the system-wide DidSee* plist. */
 	add_plist(p, "Library/Preferences/com.apple.SetupAssistant.plist", seen(c), ROOT, WHEEL, 0644);
+	return 0;
+}
+
+/* ---- first boot: what only the running guest can do, then PROVISIONING_READY ---- */
+
+static const char firstboot_body[] =
+	"exec >>/var/log/claw-firstboot.log 2>&1\n"
+	"echo \"claw first boot: $(date -u +%Y-%m-%dT%H:%M:%SZ)\"\n"
+	"# Setup Assistant can still start on a first boot: end it for 15 s while the offline layers take.\n"
+	"( i=0; while [ \"$i\" -lt 15 ]; do pkill -x 'Setup Assistant' 2>/dev/null; i=$((i + 1)); sleep 1; done ) &\n"
+	"killer=$!\n"
+	"if ! dscl . -read \"/Users/$user\" >/dev/null 2>&1; then\n"
+	"\techo \"the offline user record did not take: creating $user with dscl (no password; keys only)\"\n"
+	"\tdscl . -create \"/Users/$user\"\n"
+	"\tdscl . -create \"/Users/$user\" UserShell /bin/zsh\n"
+	"\tdscl . -create \"/Users/$user\" RealName \"$user\"\n"
+	"\tdscl . -create \"/Users/$user\" UniqueID 501\n"
+	"\tdscl . -create \"/Users/$user\" PrimaryGroupID 20\n"
+	"\tdscl . -create \"/Users/$user\" NFSHomeDirectory \"/Users/$user\"\n"
+	"\tcreatehomedir -c -u \"$user\"\n"
+	"fi\n"
+	"dseditgroup -o checkmember -m \"$user\" admin >/dev/null 2>&1 || dseditgroup -o edit -a \"$user\" -t user admin\n"
+	"systemsetup -setremotelogin on\n"
+	"launchctl enable system/com.openssh.sshd\n"
+	"if [ -d \"/Users/$user/.ssh\" ]; then\n"
+	"\tchown -R 501:20 \"/Users/$user/.ssh\"\n"
+	"\tchmod 700 \"/Users/$user/.ssh\"\n"
+	"\tchmod 600 \"/Users/$user/.ssh/authorized_keys\" 2>/dev/null\n"
+	"fi\n"
+	"# A sudoers file visudo rejects would lock sudo for everyone: drop it instead.\n"
+	"if [ -f \"/etc/sudoers.d/claw-$user\" ] && ! visudo -c -f \"/etc/sudoers.d/claw-$user\" >/dev/null; then\n"
+	"\trm -f \"/etc/sudoers.d/claw-$user\"\n"
+	"fi\n"
+	"wait \"$killer\"\n"
+	"# The marker first: provisioning waits for it, and the rest of this script may not get to run.\n"
+	"echo PROVISIONING_READY\n"
+	"rm -f /Library/LaunchDaemons/com.claw.firstboot.plist \"$0\"\n"
+	"launchctl bootout system/com.claw.firstboot\n";
+
+static const char firstboot_daemon[] =
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	"<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
+	"<plist version=\"1.0\">\n<dict>\n"
+	"\t<key>Label</key>\n\t<string>com.claw.firstboot</string>\n"
+	"\t<key>ProgramArguments</key>\n\t<array>\n\t\t<string>/bin/sh</string>\n"
+	"\t\t<string>/Library/Scripts/claw-firstboot.sh</string>\n\t</array>\n"
+	"\t<key>RunAtLoad</key>\n\t<true/>\n"
+	"</dict>\n</plist>\n";
+
+int inject_firstboot(struct inject_ctx *c, struct payload *p)
+{
+	struct buf s = BUF_ZERO;
+	char *user = sh_quote(c->cfg->access.username);
+	buf_adds(&s, "#!/bin/sh\n# claw first boot, written by claw-inject. Values from claw.yml are quoted as data.\n");
+	/* Quoted either way, so the line reads as data to people and to shellcheck alike. */
+	buf_addf(&s, user[0] == '\'' ? "user=%s\n" : "user='%s'\n", user);
+	buf_adds(&s, firstboot_body);
+	payload_file(p, "Library/Scripts/claw-firstboot.sh", s.data, s.len, ROOT, WHEEL, 0700);
+	payload_file(p, "Library/LaunchDaemons/com.claw.firstboot.plist", firstboot_daemon, strlen(firstboot_daemon), ROOT,
+		     WHEEL, 0644);
+	buf_free(&s);
+	free(user);
 	return 0;
 }

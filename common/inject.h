@@ -17,7 +17,8 @@ enum {
 	INJECT_AUTOLOGIN = 4,
 	INJECT_SUDO = 8,
 	INJECT_SETUP = 16,
-	INJECT_ALL = 31,
+	INJECT_FIRSTBOOT = 32,
+	INJECT_ALL = 63,
 };
 
 /* "user,ssh,..." into a mask; -1 (EX_USAGE) naming an unknown part. */
@@ -36,6 +37,7 @@ int inject_ssh(struct inject_ctx *c, struct payload *p);
 int inject_autologin(struct inject_ctx *c, struct payload *p);
 int inject_sudo(struct inject_ctx *c, struct payload *p);
 int inject_setup(struct inject_ctx *c, struct payload *p);
+int inject_firstboot(struct inject_ctx *c, struct payload *p);
 
 /* The SkipSetupItems keys claw writes: the ones Apple's list marks as available on macOS. */
 extern const char *const inject_skip_keys[];

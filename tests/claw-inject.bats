@@ -197,11 +197,44 @@ PY
 	assert_failure 69
 	run inject --only user,vnc2
 	assert_failure 64
-	assert_line --index 0 "claw-inject: unknown part 'vnc2' (parts: user, ssh, autologin, sudo, setup)"
+	assert_line --index 0 "claw-inject: unknown part 'vnc2' (parts: user, ssh, autologin, sudo, setup, firstboot)"
 	printf 'access:\n  username: "a;b"\n' >bad.yml
 	run claw-inject -b dev -c bad.yml --root "$G"
 	assert_failure 78
 	[ -z "$(ls -A "$G")" ]
 	run claw-inject -b dev --root "$G" --root-typo 2>/dev/null
 	assert_failure 64
+}
+
+@test "firstboot: a script that passes shellcheck, and a LaunchDaemon that runs it" {
+	inject --only firstboot
+	f=$G/Library/Scripts/claw-firstboot.sh
+	[ "$(stat -c '%a %u:%g' "$f")" = "700 0:0" ]
+	[ "$(stat -c '%a %u:%g' "$G/Library/LaunchDaemons/com.claw.firstboot.plist")" = "644 0:0" ]
+	shellcheck -s sh "$f"
+	sh -n "$f"
+	run plist "$G/Library/LaunchDaemons/com.claw.firstboot.plist" '(d["Label"], d["ProgramArguments"], d["RunAtLoad"])'
+	assert_output "('com.claw.firstboot', ['/bin/sh', '/Library/Scripts/claw-firstboot.sh'], True)"
+	run grep -c "p@ss" "$f"
+	assert_output 0
+}
+
+@test "firstboot: run with fake macOS tools, it writes PROVISIONING_READY before it removes itself" {
+	inject --only firstboot
+	mkdir -p fakebin varlog
+	cp "$TOP"/tests/fakes/macos/* fakebin/
+	printf '#!/bin/sh\nexit 0\n' >fakebin/sleep
+	chmod +x fakebin/*
+	cp "$G/Library/Scripts/claw-firstboot.sh" fb.sh
+	export CLAW_FAKE_LOG=$BATS_TEST_TMPDIR/calls
+	run unshare -m sh -c 'mount --bind "$1" /var/log && PATH="$2:$PATH" sh "$3"; cat /var/log/claw-firstboot.log' _ \
+		"$BATS_TEST_TMPDIR/varlog" "$BATS_TEST_TMPDIR/fakebin" "$BATS_TEST_TMPDIR/fb.sh"
+	assert_success
+	assert_line "PROVISIONING_READY"
+	[ ! -e fb.sh ]
+	run cat calls
+	assert_line "dscl . -create /Users/dev UniqueID 501"
+	assert_line "dseditgroup -o edit -a dev -t user admin"
+	assert_line "systemsetup -setremotelogin on"
+	assert_line "launchctl bootout system/com.claw.firstboot"
 }
