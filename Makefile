@@ -9,6 +9,7 @@ SHAREDIR ?= $(PREFIX)/share
 BASHCOMPDIR ?= $(SHAREDIR)/bash-completion/completions
 ZSHCOMPDIR  ?= $(SHAREDIR)/zsh/site-functions
 FISHCOMPDIR ?= $(SHAREDIR)/fish/vendor_completions.d
+FISHFUNCDIR ?= $(SHAREDIR)/fish/vendor_functions.d
 DESTDIR  ?=
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -17,9 +18,9 @@ PKG_CONFIG ?= pkg-config
 UNAME := $(shell uname -s)
 PKGS   = yaml-0.1 libcurl libplist-2.0 libcrypto jansson
 override CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	-Wno-missing-field-initializers -iquote common -DCLAW_VERSION='"$(VERSION)"' \
+	-Wno-missing-field-initializers -pthread -iquote common -DCLAW_VERSION='"$(VERSION)"' \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS))
-LDLIBS  += $(shell $(PKG_CONFIG) --libs $(PKGS))
+LDLIBS  += $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread
 ifeq ($(UNAME),Darwin)
 override CFLAGS += -D_DARWIN_C_SOURCE
 else
@@ -120,10 +121,11 @@ install-man:
 	install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/
 
 install-completions:
-	mkdir -p $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	mkdir -p $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) $(DESTDIR)$(FISHFUNCDIR)
 	for f in completions/bash/*; do install -m 0644 $$f $(DESTDIR)$(BASHCOMPDIR)/; done
 	for f in completions/zsh/*; do install -m 0644 $$f $(DESTDIR)$(ZSHCOMPDIR)/; done
-	for f in completions/fish/*; do install -m 0644 $$f $(DESTDIR)$(FISHCOMPDIR)/; done
+	for f in completions/fish/*.fish; do install -m 0644 $$f $(DESTDIR)$(FISHCOMPDIR)/; done
+	for f in completions/fish/functions/*.fish; do install -m 0644 $$f $(DESTDIR)$(FISHFUNCDIR)/; done
 
 install-share:
 	mkdir -p $(DESTDIR)$(SHAREDIR)/claw

@@ -134,7 +134,6 @@ int main(int argc, char **argv)
 		     cfg->vm.cpu);
 	config_free(cfg);
 	bundle_close(b);
-	if (fflush(stdout) != 0 || ferror(stdout))
-		die(EX_IOERR, "cannot write to standard output");
+	cli_flush_stdout();
 	return rc;
 }

@@ -355,8 +355,7 @@ int main(int argc, char **argv)
 	if (b && bundle_symlink(b, BUNDLE_IPSW, job.dest) < 0)
 		die_err();
 	puts(job.dest);
-	if (fflush(stdout) != 0 || ferror(stdout))
-		die(EX_IOERR, "cannot write to standard output");
+	cli_flush_stdout();
 	free(job.dest);
 	free(job.part);
 	free(job.destdir);

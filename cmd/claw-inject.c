@@ -152,8 +152,7 @@ int main(int argc, char **argv)
 		json_decref(doc);
 		info("wrote %zu files into '%s'", p.n, root);
 	}
-	if (fflush(stdout) != 0 || ferror(stdout))
-		die(EX_IOERR, "cannot write to standard output");
+	cli_flush_stdout();
 	json_decref(items);
 	payload_free(&p);
 	buf_free(&c.known_hosts);

@@ -224,8 +224,7 @@ int main(int argc, char **argv)
 		free(line);
 	}
 	print_result(ip, &f, source, answered, json);
-	if (fflush(stdout) != 0 || ferror(stdout))
-		die(EX_IOERR, "cannot write to standard output");
+	cli_flush_stdout();
 	bundle_close(b);
 	return 0;
 }

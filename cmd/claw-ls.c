@@ -127,7 +127,6 @@ int main(int argc, char **argv)
 			free(names[i]);
 		free(names);
 	}
-	if (fflush(stdout) != 0 || ferror(stdout))
-		die(EX_IOERR, "cannot write to standard output");
+	cli_flush_stdout();
 	return 0;
 }

@@ -29,14 +29,12 @@ static const char usage[] =
 	"                      [--print-script] [--from-step N] [--timeout SECONDS]\n"
 	"       claw-provision -h | --version\n";
 
-enum { OPT_HOST = OPT_FIRST_PRIVATE, OPT_PORT, OPT_USER, OPT_PRINT, OPT_FROM, OPT_TIMEOUT };
+enum { OPT_PRINT = OPT_FIRST_PRIVATE, OPT_FROM, OPT_TIMEOUT };
 
 static const struct option options[] = {
 	{ "bundle", required_argument, NULL, 'b' },
 	{ "config", required_argument, NULL, 'c' },
-	{ "host", required_argument, NULL, OPT_HOST },
-	{ "port", required_argument, NULL, OPT_PORT },
-	{ "user", required_argument, NULL, OPT_USER },
+	GUEST_OPTIONS,
 	{ "print-script", no_argument, NULL, OPT_PRINT },
 	{ "from-step", required_argument, NULL, OPT_FROM },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -146,13 +144,6 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'b': bundle_arg = optarg; break;
 		case 'c': config_path = optarg; break;
-		case OPT_HOST: ga.host = optarg; break;
-		case OPT_USER: ga.user = optarg; break;
-		case OPT_PORT:
-			if (parse_u64(optarg, &n) < 0 || n < 1 || n > 65535)
-				cli_usage_error("--port takes 1 to 65535, not '%s'", optarg);
-			ga.port = (int)n;
-			break;
 		case OPT_PRINT: print_only = true; break;
 		case OPT_FROM:
 			if (parse_u64(optarg, &n) < 0 || n < 1 || n > 999)
@@ -164,7 +155,9 @@ int main(int argc, char **argv)
 				cli_usage_error("--timeout takes seconds, not '%s'", optarg);
 			timeout = (int)n;
 			break;
-		default: cli_common(opt);
+		default:
+			if (!guest_option(opt, optarg, &ga))
+				cli_common(opt);
 		}
 	}
 	if (optind < argc)
@@ -186,8 +179,7 @@ int main(int argc, char **argv)
 		json_decref(steps);
 		config_free(cfg);
 		bundle_close(b);
-		if (fflush(stdout) != 0 || ferror(stdout))
-			die(EX_IOERR, "cannot write to standard output");
+		cli_flush_stdout();
 		return 0;
 	}
 	if ((size_t)from > json_array_size(steps))

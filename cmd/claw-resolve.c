@@ -172,8 +172,7 @@ int main(int argc, char **argv)
 	} else {
 		record_write_kv(rec, stdout);
 	}
-	if (fflush(stdout) != 0 || ferror(stdout))
-		die(EX_IOERR, "cannot write to standard output");
+	cli_flush_stdout();
 	json_decref(rec);
 	config_free(cfg);
 	bundle_close(b);

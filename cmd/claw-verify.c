@@ -24,14 +24,10 @@ static const char usage[] =
 	"usage: claw-verify [-qv] (-b BUNDLE | --host HOST) [-c FILE] [--port PORT] [--user USER] [--json]\n"
 	"       claw-verify -h | --version\n";
 
-enum { OPT_HOST = OPT_FIRST_PRIVATE, OPT_PORT, OPT_USER };
-
 static const struct option options[] = {
 	{ "bundle", required_argument, NULL, 'b' },
 	{ "config", required_argument, NULL, 'c' },
-	{ "host", required_argument, NULL, OPT_HOST },
-	{ "port", required_argument, NULL, OPT_PORT },
-	{ "user", required_argument, NULL, OPT_USER },
+	GUEST_OPTIONS,
 	{ "json", no_argument, NULL, OPT_JSON },
 	CLI_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 },
@@ -86,21 +82,15 @@ int main(int argc, char **argv)
 	struct guest_args ga = { NULL, NULL, 0 };
 	bool json = false;
 	int opt;
-	uint64_t n;
 	cli_init(argv[0], usage);
 	while ((opt = getopt_long(argc, argv, "b:c:hqv", options, NULL)) != -1) {
 		switch (opt) {
 		case 'b': bundle_arg = optarg; break;
 		case 'c': config_path = optarg; break;
-		case OPT_HOST: ga.host = optarg; break;
-		case OPT_USER: ga.user = optarg; break;
-		case OPT_PORT:
-			if (parse_u64(optarg, &n) < 0 || n < 1 || n > 65535)
-				cli_usage_error("--port takes 1 to 65535, not '%s'", optarg);
-			ga.port = (int)n;
-			break;
 		case OPT_JSON: json = true; break;
-		default: cli_common(opt);
+		default:
+			if (!guest_option(opt, optarg, &ga))
+				cli_common(opt);
 		}
 	}
 	if (optind < argc)
@@ -165,8 +155,7 @@ int main(int argc, char **argv)
 		puts(s);
 		free(s);
 	}
-	if (fflush(stdout) != 0 || ferror(stdout))
-		die(EX_IOERR, "cannot write to standard output");
+	cli_flush_stdout();
 	if (missing)
 		die(1, "%d of %zu tools missing", missing, json_array_size(tools));
 	json_decref(manifest);

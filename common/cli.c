@@ -53,6 +53,12 @@ void cli_usage_error(const char *fmt, ...)
 	exit(EX_USAGE);
 }
 
+void cli_flush_stdout(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout))
+		die(EX_IOERR, "cannot write to standard output");
+}
+
 int cli_load_config(const char *path, const struct bundle *b, struct claw_config **out)
 {
 	if (path)

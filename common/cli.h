@@ -28,6 +28,9 @@ bool cli_common(int opt);
 /* Usage error: "prog: why", then the usage text, exit 64. */
 _Noreturn void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Data went to stdout: make sure it got there (a full disk, a closed pipe), or die with 74. */
+void cli_flush_stdout(void);
+
 /* -c FILE if given; else the bundle's claw.yml if there is one; else the built-in. */
 int cli_load_config(const char *path, const struct bundle *b, struct claw_config **out);
 

@@ -1,6 +1,7 @@
 /* guest: the SSH target of the online stages, and the first-boot marker. */
 #include "guest.h"
 #include "bundle.h"
+#include "cli.h"
 #include "config.h"
 #include "log.h"
 #include "util.h"
@@ -10,6 +11,21 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+bool guest_option(int opt, const char *arg, struct guest_args *a)
+{
+	uint64_t n;
+	switch (opt) {
+	case GUEST_OPT_HOST: a->host = arg; return true;
+	case GUEST_OPT_USER: a->user = arg; return true;
+	case GUEST_OPT_PORT:
+		if (parse_u64(arg, &n) < 0 || n < 1 || n > 65535)
+			cli_usage_error("--port takes 1 to 65535, not '%s'", arg);
+		a->port = (int)n;
+		return true;
+	}
+	return false;
+}
 
 static char *read_ip(const struct bundle *b)
 {

@@ -18,6 +18,14 @@ struct guest_args {
 	int port;
 };
 
+/* --host, --port, --user: the options every online stage takes, for its struct option table. */
+enum { GUEST_OPT_HOST = 0x200, GUEST_OPT_PORT, GUEST_OPT_USER };
+#define GUEST_OPTIONS                                                                              \
+	{ "host", required_argument, NULL, GUEST_OPT_HOST }, { "port", required_argument, NULL, GUEST_OPT_PORT }, \
+	{ "user", required_argument, NULL, GUEST_OPT_USER }
+/* Take one of them; false if opt is not one of them. A bad port is a usage error. */
+bool guest_option(int opt, const char *arg, struct guest_args *a);
+
 /* Fill t from the flags, the bundle (may be NULL with --host) and the config. */
 int guest_target(const struct guest_args *a, const struct bundle *b, const struct claw_config *cfg,
 		 struct ssh_target *t);

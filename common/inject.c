@@ -47,6 +47,20 @@ static bool read_guest(const struct inject_ctx *c, const char *rel, struct buf *
 	return ok;
 }
 
+/* A plist already in the guest as a dictionary to merge into, or a new one. */
+static plist_t guest_dict(const struct inject_ctx *c, const char *rel)
+{
+	struct buf old = BUF_ZERO;
+	plist_t d = read_guest(c, rel, &old) ? plistx_parse(old.data, old.len, rel) : plist_new_dict();
+	buf_free(&old);
+	if (d && plist_get_node_type(d) != PLIST_DICT) {
+		plist_free(d);
+		d = NULL;
+		fail(EX_DATAERR, "'%s' in the guest is not a dictionary", rel);
+	}
+	return d;
+}
+
 static const char *need_password(const struct inject_ctx *c, const char *part)
 {
 	const char *pw = c->cfg->access.password;
@@ -88,13 +102,9 @@ int inject_user(struct inject_ctx *c, struct payload *p)
 static int launchd_enable_sshd(struct inject_ctx *c, struct payload *p)
 {
 	const char *rel = "private/var/db/com.apple.xpc.launchd/disabled.plist";
-	struct buf old = BUF_ZERO;
-	plist_t d = read_guest(c, rel, &old) ? plistx_parse(old.data, old.len, rel) : plist_new_dict();
-	buf_free(&old);
-	if (!d || plist_get_node_type(d) != PLIST_DICT) {
-		plist_free(d);
-		return fail(EX_DATAERR, "'%s' in the guest is not a dictionary", rel);
-	}
+	plist_t d = guest_dict(c, rel);
+	if (!d)
+		return -1;
 	plist_dict_set_item(d, "com.openssh.sshd", plist_new_bool(0));
 	size_t n;
 	char *bin = plistx_to_bin(d, &n);
@@ -195,13 +205,9 @@ int inject_autologin(struct inject_ctx *c, struct payload *p)
 	secure_zero(kc, n);
 	free(kc);
 	const char *rel = "Library/Preferences/com.apple.loginwindow.plist";
-	struct buf old = BUF_ZERO;
-	plist_t d = read_guest(c, rel, &old) ? plistx_parse(old.data, old.len, rel) : plist_new_dict();
-	buf_free(&old);
-	if (!d || plist_get_node_type(d) != PLIST_DICT) {
-		plist_free(d);
-		return fail(EX_DATAERR, "'%s' in the guest is not a dictionary", rel);
-	}
+	plist_t d = guest_dict(c, rel);
+	if (!d)
+		return -1;
 	plist_dict_set_item(d, "autoLoginUser", plist_new_string(c->cfg->access.username));
 	plist_dict_set_item(d, "lastUser", plist_new_string("loggedIn"));
 	plist_dict_set_item(d, "autoLoginUserScreenLocked", plist_new_bool(0));

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,9 +52,17 @@ struct xfer {
 	int fd;
 	int64_t size;
 	struct piece *pieces;
-	size_t npieces, hash_idx;
+	size_t npieces, ready_idx;
+	/* The digest runs on a thread of its own, reading back (from the page cache) what the
+	 * transfer wrote: ready is how far the contiguous prefix reaches, hashed how far the
+	 * digest has got. Both under mu. */
 	struct digest *d;
-	int64_t hashed;
+	int64_t hashed, ready;
+	pthread_t hasher;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool hasher_on, hasher_stop;
+	int hasher_errno;
 	bool no_range;
 	CURLM *multi;
 	struct conn conns[MAX_CONNS];
@@ -171,38 +180,103 @@ static void save_state(struct xfer *x)
 	free(path);
 }
 
-/* ---- the digest over the contiguous prefix ---- */
+/* ---- the digest over the contiguous prefix, on its own thread ---- */
 
-static int advance_hash(struct xfer *x)
+static void *hash_loop(void *arg)
 {
-	static char buf[1 << 20];
-	while (x->hash_idx < x->npieces) {
-		struct piece *p = &x->pieces[x->hash_idx];
-		int64_t avail = p->start + p->written - x->hashed;
-		while (avail > 0) {
-			size_t want = avail < (int64_t)sizeof buf ? (size_t)avail : sizeof buf;
-			ssize_t n = pread(x->fd, buf, want, x->hashed);
+	struct xfer *x = arg;
+	char *buf = xmalloc(1 << 20);
+	pthread_mutex_lock(&x->mu);
+	for (;;) {
+		while (x->hashed >= x->ready && !x->hasher_stop)
+			pthread_cond_wait(&x->cv, &x->mu);
+		if (x->hashed >= x->ready)
+			break;
+		int64_t at = x->hashed, to = x->ready;
+		pthread_mutex_unlock(&x->mu);
+		while (at < to) {
+			size_t want = to - at < (1 << 20) ? (size_t)(to - at) : (size_t)1 << 20;
+			ssize_t n = pread(x->fd, buf, want, at);
 			if (n < 0 && errno == EINTR)
 				continue;
-			if (n <= 0)
-				return fail_sys(EX_IOERR, "cannot read '%s'", x->o->part);
+			if (n <= 0) {
+				pthread_mutex_lock(&x->mu);
+				x->hasher_errno = n < 0 ? errno : EIO;
+				goto out;
+			}
 			digest_update(x->d, buf, (size_t)n);
-			x->hashed += n;
-			avail -= n;
+			at += n;
 		}
-		if (p->end == UNKNOWN_END || x->hashed < p->end)
-			break;
-		x->hash_idx++;
+		pthread_mutex_lock(&x->mu);
+		x->hashed = at;
+	}
+out:
+	pthread_mutex_unlock(&x->mu);
+	free(buf);
+	return NULL;
+}
+
+static void hasher_start(struct xfer *x)
+{
+	x->hasher_stop = false;
+	if (pthread_create(&x->hasher, NULL, hash_loop, x) != 0)
+		die(EX_OSERR, "cannot start the hashing thread");
+	x->hasher_on = true;
+}
+
+/* Stop the thread: after it has caught up (drain), or at once, dropping what is left. */
+static int hasher_stop(struct xfer *x, bool drain)
+{
+	if (!x->hasher_on)
+		return 0;
+	pthread_mutex_lock(&x->mu);
+	x->hasher_stop = true;
+	if (!drain)
+		x->ready = x->hashed;
+	pthread_cond_signal(&x->cv);
+	pthread_mutex_unlock(&x->mu);
+	pthread_join(x->hasher, NULL);
+	x->hasher_on = false;
+	if (x->hasher_errno) {
+		errno = x->hasher_errno;
+		return fail_sys(EX_IOERR, "cannot read '%s'", x->o->part);
 	}
 	return 0;
 }
 
+/* The contiguous prefix has grown: tell the thread. */
+static void advance_ready(struct xfer *x)
+{
+	while (x->ready_idx < x->npieces && x->pieces[x->ready_idx].end != UNKNOWN_END &&
+	       x->pieces[x->ready_idx].written == x->pieces[x->ready_idx].end - x->pieces[x->ready_idx].start)
+		x->ready_idx++;
+	int64_t ready = x->ready_idx < x->npieces ? x->pieces[x->ready_idx].start + x->pieces[x->ready_idx].written
+						  : x->size;
+	pthread_mutex_lock(&x->mu);
+	if (ready > x->ready) {
+		x->ready = ready;
+		pthread_cond_signal(&x->cv);
+	}
+	pthread_mutex_unlock(&x->mu);
+}
+
+static int64_t hashed_so_far(struct xfer *x)
+{
+	pthread_mutex_lock(&x->mu);
+	int64_t h = x->hashed;
+	pthread_mutex_unlock(&x->mu);
+	return h;
+}
+
 static void reset_digest(struct xfer *x)
 {
+	hasher_stop(x, false);
 	digest_free(x->d);
 	x->d = digest_new(x->o->alg);
-	x->hashed = 0;
-	x->hash_idx = 0;
+	x->hashed = x->ready = 0;
+	x->ready_idx = 0;
+	x->hasher_errno = 0;
+	hasher_start(x);
 }
 
 /* ---- one connection ---- */
@@ -307,11 +381,6 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 		}
 		done += (size_t)w;
 	}
-	/* The common case: these bytes extend the prefix, so hash them from memory, not from disk. */
-	if (off == x->hashed && x->pieces + x->hash_idx == p) {
-		digest_update(x->d, buf, len);
-		x->hashed += (int64_t)len;
-	}
 	p->written += (int64_t)len;
 	/* Hand the disk what is written as it comes, so the fsync at the end waits for little. */
 	if (p->written - c->flushed >= WRITEBACK_STEP) {
@@ -320,10 +389,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 	}
 	c->rate_bytes += (int64_t)len;
 	x->rate_bytes += (int64_t)len;
-	if (advance_hash(x) < 0) {
-		c->fatal = true;
-		return 0;
-	}
+	advance_ready(x);
 	return len;
 }
 
@@ -509,7 +575,7 @@ static void report(struct xfer *x, bool checking, bool force)
 		}
 		tc[n++] = (struct transfer_conn){ c->p->start, c->p->end, c->p->written, c->rate };
 	}
-	struct transfer_progress pr = { x->size, done, x->hashed, x->rate, n, tc, checking };
+	struct transfer_progress pr = { x->size, done, hashed_so_far(x), x->rate, n, tc, checking };
 	x->o->progress(&pr, x->o->arg);
 	x->last_progress = now;
 }
@@ -593,10 +659,13 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 	x.d = digest_new(o->alg);
 	x.rate_t = now_ms();
 	int rc = prepare(&x);
+	pthread_mutex_init(&x.mu, NULL);
+	pthread_cond_init(&x.cv, NULL);
 	if (rc == 0) {
-		/* A resumed .part is re-read once to bring the digest up to where it stops. */
+		/* A resumed .part is hashed while the rest downloads. */
+		hasher_start(&x);
+		advance_ready(&x);
 		report(&x, true, true);
-		rc = advance_hash(&x);
 	}
 	if (rc == 0) {
 		http_init();
@@ -605,6 +674,10 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 		rc = run_loop(&x);
 		curl_multi_cleanup(x.multi);
 	}
+	if (hasher_stop(&x, rc == 0) < 0 && rc == 0)
+		rc = -1;
+	pthread_mutex_destroy(&x.mu);
+	pthread_cond_destroy(&x.cv);
 	if (rc == 0 && x.hashed != x.size)
 		rc = fail(EX_SOFTWARE, "hashed %" PRId64 " of %" PRId64 " bytes", x.hashed, x.size);
 	if (rc == 0 && fsync(x.fd) < 0)

@@ -51,7 +51,7 @@ zsh_completes() { # the option specs the zsh function hands to _arguments
 }
 
 fish_completes() {
-	fish -c "source $TOP/completions/fish/$1.fish; complete -C '$1 -'; complete -C '$1 --'" | cut -f1
+	fish -c "source $TOP/completions/fish/functions/__claw_bundles.fish; source $TOP/completions/fish/$1.fish; complete -C '$1 -'; complete -C '$1 --'" | cut -f1
 }
 
 check_all_shells() {
@@ -121,7 +121,7 @@ check_all_shells() {
 	mkdir -p "$CLAW_HOME/VMs/alpha.clawbundle" "$CLAW_HOME/VMs/beta.clawbundle"
 	run bash -c '. "$1/completions/bash/claw"; COMP_WORDS=(claw-config -b ""); COMP_CWORD=2; _claw_config; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP"
 	assert_output $'alpha\nbeta'
-	run fish -c "source $TOP/completions/fish/claw-ls.fish; complete -C 'claw-ls '"
+	run fish -c "source $TOP/completions/fish/functions/__claw_bundles.fish; source $TOP/completions/fish/claw-ls.fish; complete -C 'claw-ls '"
 	assert_line alpha
 	assert_line beta
 }

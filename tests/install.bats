@@ -12,7 +12,7 @@ setup() { common_setup; }
 	for f in bin/claw bin/claw-config bin/claw-ls share/man/man1/claw.1 share/man/man1/claw-config.1 \
 		share/man/man5/claw.yml.5 share/man/man7/claw-bundle.7 share/claw/claw.yml \
 		share/bash-completion/completions/claw share/zsh/site-functions/_claw \
-		share/fish/vendor_completions.d/claw-config.fish; do
+		share/fish/vendor_completions.d/claw-config.fish share/fish/vendor_functions.d/__claw_bundles.fish; do
 		[ -e "$r/$f" ] || fail "missing $f"
 	done
 	[ "$(stat -c %a "$r/bin/claw-config")" = 755 ]

@@ -1,11 +1,4 @@
 # fish completion for claw-config
-function __claw_bundles --description 'bundle names under $CLAW_HOME/VMs'
-    set -l home ~/ClawOS
-    set -q CLAW_HOME; and set home $CLAW_HOME
-    for f in $home/VMs/*.clawbundle
-        string replace -r '^.*/(.*)\.clawbundle$' '$1' $f
-    end
-end
 complete -c claw-config -f
 complete -c claw-config -s b -l bundle -x -d "read the bundle's claw.yml" -a "(__claw_bundles)"
 complete -c claw-config -s c -l config -r -F -d "read this claw.yml"

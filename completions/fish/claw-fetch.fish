@@ -1,11 +1,4 @@
 # fish completion for claw-fetch
-function __claw_bundles --description 'bundle names under $CLAW_HOME/VMs'
-    set -l home ~/ClawOS
-    set -q CLAW_HOME; and set home $CLAW_HOME
-    for f in $home/VMs/*.clawbundle
-        string replace -r '^.*/(.*)\.clawbundle$' '$1' $f
-    end
-end
 complete -c claw-fetch -s b -l bundle -x -d "link restore.ipsw in the bundle" -a "(__claw_bundles)"
 complete -c claw-fetch -s o -l output -r -F -d "download to this path"
 complete -c claw-fetch -l cache -x -a "(__fish_complete_directories)" -d "cache folder"

@@ -1,11 +1,4 @@
 # fish completion for claw-ip
-function __claw_bundles --description 'bundle names under $CLAW_HOME/VMs'
-    set -l home ~/ClawOS
-    set -q CLAW_HOME; and set home $CLAW_HOME
-    for f in $home/VMs/*.clawbundle
-        string replace -r '^.*/(.*)\.clawbundle$' '$1' $f
-    end
-end
 complete -c claw-ip -f
 complete -c claw-ip -s b -l bundle -x -d "the bundle's machine" -a "(__claw_bundles)"
 complete -c claw-ip -l mac -x -d "this MAC address"

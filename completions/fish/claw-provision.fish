@@ -1,11 +1,4 @@
 # fish completion for claw-provision
-function __claw_bundles --description 'bundle names under $CLAW_HOME/VMs'
-    set -l home ~/ClawOS
-    set -q CLAW_HOME; and set home $CLAW_HOME
-    for f in $home/VMs/*.clawbundle
-        string replace -r '^.*/(.*)\.clawbundle$' '$1' $f
-    end
-end
 complete -c claw-provision -f
 complete -c claw-provision -s b -l bundle -x -d "the bundle" -a "(__claw_bundles)"
 complete -c claw-provision -l host -x -a "(__fish_print_hostnames)" -d "any Mac reachable by SSH"

@@ -1,11 +1,4 @@
 # fish completion for claw-resolve
-function __claw_bundles --description 'bundle names under $CLAW_HOME/VMs'
-    set -l home ~/ClawOS
-    set -q CLAW_HOME; and set home $CLAW_HOME
-    for f in $home/VMs/*.clawbundle
-        string replace -r '^.*/(.*)\.clawbundle$' '$1' $f
-    end
-end
 complete -c claw-resolve -a latest -d "Apple's newest restore image"
 complete -c claw-resolve -s b -l bundle -x -d "write ipsw.json in the bundle" -a "(__claw_bundles)"
 complete -c claw-resolve -s c -l config -r -F -d "take SPEC from this claw.yml"
