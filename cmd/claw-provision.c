@@ -13,6 +13,7 @@
 #include "config.h"
 #include "guest.h"
 #include "log.h"
+#include "progress.h"
 #include "script.h"
 #include "util.h"
 
@@ -50,7 +51,7 @@ struct run {
 	json_t *steps;
 	int logfd;
 	struct buf line;
-	time_t started[1024];
+	time_t began, started[1024];
 };
 
 static json_t *step_n(struct run *r, long n)
@@ -65,7 +66,10 @@ static void on_line(struct run *r, const char *line)
 	if (sscanf(line, "=== [%ld/", &n) == 1 && step_n(r, n)) {
 		r->started[n % 1024] = time(NULL);
 		json_object_set_new(step_n(r, n), "status", json_string("running"));
-		info("[%ld/%zu] %s", n, json_array_size(r->steps), json_string_value(json_object_get(step_n(r, n), "title")));
+		/* Where it is and how long it has taken, on a terminal (or with -v): the guest's own output is on stdout. */
+		if (progress_enabled() || log_level() >= LOG_VERBOSE)
+			fprintf(stderr, "%s: [%ld/%zu] %s (%lds in)\n", log_prog(), n, json_array_size(r->steps),
+				json_string_value(json_object_get(step_n(r, n), "title")), (long)(time(NULL) - r->began));
 		return;
 	}
 	if (sscanf(line, "STEP_%31[A-Z] %ld/", word, &n) != 2 || !step_n(r, n))
@@ -196,7 +200,7 @@ int main(int argc, char **argv)
 	json_t *s;
 	json_array_foreach(steps, i, s)
 		json_object_set_new(s, "status", json_string("not run"));
-	struct run r = { steps, open_log(b), BUF_ZERO, { 0 } };
+	struct run r = { steps, open_log(b), BUF_ZERO, time(NULL), { 0 } };
 	char remote[64];
 	snprintf(remote, sizeof remote, "bash " REMOTE_SCRIPT " %d", from);
 	struct spawn_opts o = SPAWN_OPTS_ZERO;

@@ -71,6 +71,11 @@ provision() { claw-provision -b dev --user root --port "$SSH_PORT" --timeout 5 "
 	assert_line --index 3 "reads stdin"
 }
 
+@test "-v says each step as it starts, on stderr" {
+	run sh -c 'claw-provision -v -b dev --user root --port "$1" --timeout 5 2>err >/dev/null; cat err' _ "$SSH_PORT"
+	assert_line --regexp '^claw-provision: \[3/7\] reads stdin \([0-9]+s in\)$'
+}
+
 @test "a step that reads stdin gets nothing, and eats nothing of the script" {
 	run provision
 	assert_line "read:[]"
