@@ -130,7 +130,8 @@ int main(int argc, char **argv)
 		die(r.status == 255 ? EX_TEMPFAIL : EX_SOFTWARE, "cannot run the checks on %s: %s", t.host, *why ? why : "ssh failed");
 	}
 
-	json_t *tools = parse_report(r.out.data ? r.out.data : xstrdup(""));
+	char none[1] = "";
+	json_t *tools = parse_report(r.out.data ? r.out.data : none);
 	char ts[32];
 	time_t now = time(NULL);
 	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
