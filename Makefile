@@ -105,6 +105,15 @@ deps:
 lint:
 	sh tests/run --lint-only
 
+# make fuzz: every parser under libFuzzer with ASan+UBSan, FUZZ_SECONDS each (seeded from the fixtures).
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(MAKE) CC=clang O=build/fuzz B=build/fuzz/bin SANITIZE= \
+		CFLAGS='-O1 -g -fsanitize=fuzzer-no-link,address,undefined' build/fuzz/libclaw.a
+	clang -O1 -g -fsanitize=fuzzer,address,undefined -iquote common $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
+		-o build/fuzz/fuzz_parsers tests/fuzz/fuzz_parsers.c build/fuzz/libclaw.a $(LDLIBS)
+	sh tests/fuzz/run build/fuzz/fuzz_parsers $(FUZZ_SECONDS)
+
 bench: all
 	sh tests/bench/run
 
@@ -135,5 +144,5 @@ install-share:
 clean:
 	rm -rf bin build
 
-.PHONY: all units check deps lint bench install install-bin install-man install-completions install-share clean
+.PHONY: all units check deps lint fuzz bench install install-bin install-man install-completions install-share clean
 .SECONDARY:
