@@ -67,7 +67,7 @@ static int do_get(const struct claw_config *cfg, const char *key, int json)
 	if (rc == 1)
 		return 1;
 	if (json)
-		print_json(v, JSON_INDENT(2));
+		cli_print_json(v);
 	else
 		print_value(v);
 	json_decref(v);
@@ -78,7 +78,7 @@ static int do_dump(const struct claw_config *cfg, int json)
 {
 	if (json) {
 		json_t *t = config_json(cfg, true);
-		print_json(t, JSON_INDENT(2));
+		cli_print_json(t);
 		json_decref(t);
 		return 0;
 	}

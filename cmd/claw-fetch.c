@@ -238,9 +238,7 @@ static int list_or_prune(const char *dir, bool prune, bool json)
 	size_t i;
 	json_t *it;
 	if (json) {
-		char *s = json_dumps(out, JSON_INDENT(2));
-		puts(s);
-		free(s);
+		cli_print_json(out);
 	} else {
 		json_array_foreach(out, i, it) {
 			if (prune) {

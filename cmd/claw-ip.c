@@ -140,9 +140,7 @@ static void print_result(const char *ip, const struct finder *f, const char *sou
 	char mac[18];
 	mac_format(&f->mac, mac);
 	json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "ip", ip, "mac", mac, "source", source, "ssh", ssh);
-	char *s = json_dumps(o, JSON_INDENT(2));
-	puts(s);
-	free(s);
+	cli_print_json(o);
 	json_decref(o);
 }
 

@@ -110,9 +110,7 @@ int main(int argc, char **argv)
 		bundle_close(b);
 	}
 	if (json) {
-		char *s = json_dumps(all, JSON_INDENT(2));
-		puts(s);
-		free(s);
+		cli_print_json(all);
 	} else {
 		if (n)
 			printf("%-20s %-11s %-8s %-4s %-7s %-17s %s\n", "NAME", "STATE", "MACOS", "CPU", "RAM", "DISK", "IP");

@@ -166,9 +166,7 @@ int main(int argc, char **argv)
 	if (b && bundle_write_json(b, BUNDLE_IPSW_JSON, rec, 0644) < 0)
 		die_err();
 	if (json) {
-		char *s = json_dumps(rec, JSON_INDENT(2));
-		puts(s);
-		free(s);
+		cli_print_json(rec);
 	} else {
 		record_write_kv(rec, stdout);
 	}

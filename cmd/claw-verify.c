@@ -152,9 +152,7 @@ int main(int argc, char **argv)
 			       json_string_value(json_object_get(tool, "kind")), v ? v : "-", ok ? "ok" : "MISSING");
 	}
 	if (json) {
-		char *s = json_dumps(manifest, JSON_INDENT(2));
-		puts(s);
-		free(s);
+		cli_print_json(manifest);
 	}
 	cli_flush_stdout();
 	if (missing)

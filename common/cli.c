@@ -53,6 +53,15 @@ void cli_usage_error(const char *fmt, ...)
 	exit(EX_USAGE);
 }
 
+void cli_print_json(json_t *v)
+{
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	if (!s)
+		die(EX_SOFTWARE, "cannot encode JSON");
+	puts(s);
+	free(s);
+}
+
 void cli_flush_stdout(void)
 {
 	if (fflush(stdout) != 0 || ferror(stdout))

@@ -5,6 +5,7 @@
 #define CLAW_CLI_H
 
 #include <getopt.h>
+#include <jansson.h>
 #include <stdbool.h>
 
 struct bundle;
@@ -27,6 +28,9 @@ void cli_init(const char *argv0, const char *usage);
 bool cli_common(int opt);
 /* Usage error: "prog: why", then the usage text, exit 64. */
 _Noreturn void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A JSON value on stdout, indented, one newline after it. */
+void cli_print_json(json_t *v);
 
 /* Data went to stdout: make sure it got there (a full disk, a closed pipe), or die with 74. */
 void cli_flush_stdout(void);
