@@ -120,15 +120,12 @@ int main(int argc, char **argv)
 	if (ssh_run(&t, REMOTE_VERIFY, &o, &r) < 0)
 		die_err();
 	ssh_close(&t);
-	if (r.status != 0) {
-		char *why = r.err.data ? r.err.data : "";
-		if (strstr(why, "Host key verification failed") || strstr(why, "IDENTIFICATION HAS CHANGED")) {
-			guest_host_key_refused(&t);
-			die_err();
-		}
-		why[strcspn(why, "\n")] = '\0';
-		die(r.status == 255 ? EX_TEMPFAIL : EX_SOFTWARE, "cannot run the checks on %s: %s", t.host, *why ? why : "ssh failed");
+	if (r.status != 0 && ssh_key_refused(&r)) {
+		guest_host_key_refused(&t);
+		die_err();
 	}
+	if (r.status != 0)
+		die(r.status == 255 ? EX_TEMPFAIL : EX_SOFTWARE, "cannot run the checks on %s: %s", t.host, ssh_first_line(&r));
 
 	char none[1] = "";
 	json_t *tools = parse_report(r.out.data ? r.out.data : none);

@@ -135,28 +135,25 @@ struct restore {
 	const char *version, *build, *url;
 };
 
+struct restore_walk {
+	void (*fn)(plist_t restore, void *arg);
+	void *arg;
+};
+
+static void restore_entry(const char *key, plist_t val, void *arg)
+{
+	struct restore_walk *w = arg;
+	if (!strcmp(key, "Restore") && plist_get_node_type(val) == PLIST_DICT)
+		w->fn(val, w->arg);
+	else
+		plistx_dict_foreach(val, restore_entry, w);
+}
+
 /* Every "Restore" dict under node, wherever it sits (Build/Restore or Build/Unknown/Universal/Restore). */
 static void each_restore(plist_t node, void (*fn)(plist_t restore, void *arg), void *arg)
 {
-	if (!node || plist_get_node_type(node) != PLIST_DICT)
-		return;
-	plist_dict_iter it = NULL;
-	plist_dict_new_iter(node, &it);
-	for (;;) {
-		char *key = NULL;
-		plist_t val = NULL;
-		plist_dict_next_item(node, it, &key, &val);
-		if (!val) {
-			free(key);
-			break;
-		}
-		if (!strcmp(key, "Restore") && plist_get_node_type(val) == PLIST_DICT)
-			fn(val, arg);
-		else
-			each_restore(val, fn, arg);
-		free(key);
-	}
-	free(it);
+	struct restore_walk w = { fn, arg };
+	plistx_dict_foreach(node, restore_entry, &w);
 }
 
 static void pick_newest(plist_t r, void *arg)
@@ -183,32 +180,26 @@ static void find_sha1(plist_t r, void *arg)
 		l->sha1 = sha;
 }
 
+struct epoch {
+	plist_t versions;
+	long n;
+};
+
+static void newest_epoch(const char *key, plist_t val, void *arg)
+{
+	struct epoch *e = arg;
+	long n = strtol(key, NULL, 10);
+	plist_t v = plistx_dict_dict(val, "MobileDeviceSoftwareVersions");
+	if (v && n > e->n)
+		e->versions = v, e->n = n;
+}
+
 static plist_t catalog_versions(plist_t root)
 {
-	plist_t by = plistx_dict_dict(root, "MobileDeviceSoftwareVersionsByVersion");
-	if (!by)
-		return NULL;
 	/* The newest epoch ("1", ...) holds the current list. */
-	plist_t best = NULL;
-	long bestn = -1;
-	plist_dict_iter it = NULL;
-	plist_dict_new_iter(by, &it);
-	for (;;) {
-		char *key = NULL;
-		plist_t val = NULL;
-		plist_dict_next_item(by, it, &key, &val);
-		if (!val) {
-			free(key);
-			break;
-		}
-		long n = strtol(key, NULL, 10);
-		plist_t v = plistx_dict_dict(val, "MobileDeviceSoftwareVersions");
-		if (v && n > bestn)
-			best = v, bestn = n;
-		free(key);
-	}
-	free(it);
-	return best;
+	struct epoch e = { NULL, -1 };
+	plistx_dict_foreach(plistx_dict_dict(root, "MobileDeviceSoftwareVersionsByVersion"), newest_epoch, &e);
+	return e.versions;
 }
 
 int catalog_latest(const char *data, size_t len, json_t **rec)

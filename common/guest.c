@@ -108,16 +108,12 @@ int guest_wait_ready(const struct ssh_target *t, int timeout_s, bool require_log
 		if (ssh_run(t, probe, &o, &r) < 0)
 			return -1;
 		last = r.status;
-		if (last == 255) {
-			char *why = r.err.data ? r.err.data : "";
-			bool keys = strstr(why, "Host key verification failed") || strstr(why, "IDENTIFICATION HAS CHANGED");
-			why[strcspn(why, "\n")] = '\0';
-			if (keys) {
-				spawn_result_free(&r);
-				return guest_host_key_refused(t);
-			}
-			info("%s: %s", t->host, why);
+		if (last == 255 && ssh_key_refused(&r)) {
+			spawn_result_free(&r);
+			return guest_host_key_refused(t);
 		}
+		if (last == 255)
+			info("%s: %s", t->host, ssh_first_line(&r));
 		spawn_result_free(&r);
 		if (last == 0 || (last == 4 && !require_log))
 			return 0;

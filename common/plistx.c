@@ -57,3 +57,23 @@ plist_t plistx_dict_dict(plist_t dict, const char *key)
 	plist_t v = plist_dict_get_item(dict, key);
 	return v && plist_get_node_type(v) == PLIST_DICT ? v : NULL;
 }
+
+void plistx_dict_foreach(plist_t dict, void (*fn)(const char *key, plist_t val, void *arg), void *arg)
+{
+	if (!dict || plist_get_node_type(dict) != PLIST_DICT)
+		return;
+	plist_dict_iter it = NULL;
+	plist_dict_new_iter(dict, &it);
+	for (;;) {
+		char *key = NULL;
+		plist_t val = NULL;
+		plist_dict_next_item(dict, it, &key, &val);
+		if (!val) {
+			free(key);
+			break;
+		}
+		fn(key, val, arg);
+		free(key);
+	}
+	free(it);
+}

@@ -17,4 +17,7 @@ const char *plistx_dict_string(plist_t dict, const char *key);
 /* A dict at a dict key, or NULL. Borrowed. */
 plist_t plistx_dict_dict(plist_t dict, const char *key);
 
+/* Call fn for each key and value of a dict (nothing for a non-dict). Keys are borrowed for the call. */
+void plistx_dict_foreach(plist_t dict, void (*fn)(const char *key, plist_t val, void *arg), void *arg);
+
 #endif

@@ -29,6 +29,13 @@ static void addf(struct argv *a, const char *fmt, const char *val)
 	add(a, s);
 }
 
+/* One "-o Option=value" pair. */
+static void add_opt(struct argv *a, const char *fmt, const char *val)
+{
+	add(a, "-o");
+	addf(a, fmt, val);
+}
+
 static void free_argv(struct argv *a)
 {
 	for (int i = 0; i < a->nowned; i++)
@@ -39,35 +46,25 @@ static void base_args(struct argv *a, const struct ssh_target *t)
 {
 	char num[16];
 	add(a, "ssh");
-	add(a, "-o");
-	add(a, "BatchMode=yes");
+	add_opt(a, "%s", "BatchMode=yes");
 	snprintf(num, sizeof num, "%d", t->connect_timeout > 0 ? t->connect_timeout : 10);
-	add(a, "-o");
-	addf(a, "ConnectTimeout=%s", num);
-	add(a, "-o");
-	add(a, "ServerAliveInterval=15");
+	add_opt(a, "ConnectTimeout=%s", num);
+	add_opt(a, "%s", "ServerAliveInterval=15");
 	if (t->known_hosts) {
 		/* The guest's keys were made at injection: anything else is not our guest. */
-		add(a, "-o");
-		add(a, "StrictHostKeyChecking=yes");
-		add(a, "-o");
-		addf(a, "UserKnownHostsFile=%s", t->known_hosts);
-		add(a, "-o");
-		add(a, "GlobalKnownHostsFile=/dev/null");
+		add_opt(a, "%s", "StrictHostKeyChecking=yes");
+		add_opt(a, "UserKnownHostsFile=%s", t->known_hosts);
+		add_opt(a, "%s", "GlobalKnownHostsFile=/dev/null");
 	}
 	if (t->identity) {
 		add(a, "-i");
 		add(a, t->identity);
-		add(a, "-o");
-		add(a, "IdentitiesOnly=yes");
+		add_opt(a, "%s", "IdentitiesOnly=yes");
 	}
 	if (t->control) {
-		add(a, "-o");
-		add(a, "ControlMaster=auto");
-		add(a, "-o");
-		addf(a, "ControlPath=%s", t->control);
-		add(a, "-o");
-		add(a, "ControlPersist=60");
+		add_opt(a, "%s", "ControlMaster=auto");
+		add_opt(a, "ControlPath=%s", t->control);
+		add_opt(a, "%s", "ControlPersist=60");
 	}
 	if (t->port) {
 		snprintf(num, sizeof num, "%d", t->port);
@@ -103,14 +100,25 @@ int ssh_upload(const struct ssh_target *t, const char *remote_path, const char *
 	o.timeout_ms = 120000;
 	int rc = ssh_run(t, cmd, &o, &r);
 	free(cmd);
-	if (rc == 0 && r.status != 0) {
-		char *why = r.err.data ? r.err.data : "";
-		why[strcspn(why, "\n")] = '\0';
+	if (rc == 0 && r.status != 0)
 		rc = fail(r.status == 255 ? EX_UNAVAILABLE : EX_IOERR, "cannot upload %s to %s: %s", remote_path, t->host,
-			  *why ? why : "ssh failed");
-	}
+			  ssh_first_line(&r));
 	spawn_result_free(&r);
 	return rc;
+}
+
+bool ssh_key_refused(const struct spawn_result *r)
+{
+	const char *e = r->err.data;
+	return e && (strstr(e, "Host key verification failed") || strstr(e, "IDENTIFICATION HAS CHANGED"));
+}
+
+const char *ssh_first_line(struct spawn_result *r)
+{
+	if (!r->err.data)
+		return "ssh failed";
+	r->err.data[strcspn(r->err.data, "\n")] = '\0';
+	return *r->err.data ? r->err.data : "ssh failed";
 }
 
 void ssh_close(const struct ssh_target *t)
@@ -119,8 +127,7 @@ void ssh_close(const struct ssh_target *t)
 		return;
 	struct argv a = { .n = 0 };
 	add(&a, "ssh");
-	add(&a, "-o");
-	addf(&a, "ControlPath=%s", t->control);
+	add_opt(&a, "ControlPath=%s", t->control);
 	add(&a, "-O");
 	add(&a, "exit");
 	add(&a, "--");

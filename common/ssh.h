@@ -28,5 +28,9 @@ int ssh_upload(const struct ssh_target *t, const char *remote_path, const char *
 /* Close the master connection, if any. */
 void ssh_close(const struct ssh_target *t);
 void ssh_target_free(struct ssh_target *t);
+/* Did ssh refuse the host's key (unknown, or not the one known_hosts holds)? From its stderr. */
+bool ssh_key_refused(const struct spawn_result *r);
+/* The first line ssh wrote on stderr, or "ssh failed" when it wrote nothing. Cuts r->err in place. */
+const char *ssh_first_line(struct spawn_result *r);
 
 #endif

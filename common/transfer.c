@@ -314,9 +314,9 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 /* The server ignored Range: with one piece, start it over from byte 0 in place. */
 static int restart_single(struct xfer *x, struct conn *c)
 {
+	reset_digest(x); /* first: the hashing thread must not read the file while it is cut */
 	if (ftruncate(x->fd, 0) < 0)
 		return fail_sys(EX_IOERR, "cannot truncate '%s'", x->o->part);
-	reset_digest(x);
 	c->p->written = 0;
 	c->asked = 0;
 	x->no_range = true;
@@ -450,12 +450,12 @@ static void stop_all(struct xfer *x)
 static int collapse(struct xfer *x)
 {
 	stop_all(x);
-	if (ftruncate(x->fd, 0) < 0)
-		return fail_sys(EX_IOERR, "cannot truncate '%s'", x->o->part);
 	x->npieces = 0;
 	add_piece(x, 0, x->size, 0);
 	x->pieces[0].state = P_TODO;
-	reset_digest(x);
+	reset_digest(x); /* before the file is cut, as in restart_single */
+	if (ftruncate(x->fd, 0) < 0)
+		return fail_sys(EX_IOERR, "cannot truncate '%s'", x->o->part);
 	x->no_range = true;
 	x->res->range_ignored = true;
 	save_state(x);
