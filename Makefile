@@ -38,7 +38,7 @@ O       = build/obj
 B       = bin
 endif
 
-COMMON_SRC := $(filter-out common/darwin/%,$(wildcard common/*.c))
+COMMON_SRC := $(filter-out common/vm_none.c,$(wildcard common/*.c))
 COMMON_OBJ := $(COMMON_SRC:common/%.c=$(O)/common/%.o) $(O)/common/default_config.o $(O)/common/tools_table.o
 CMDS       := $(patsubst cmd/%.c,%,$(wildcard cmd/claw-*.c))
 PROGS      := $(CMDS:%=$(B)/%) $(B)/claw
@@ -84,6 +84,40 @@ $(B)/claw-%: $(O)/cmd/claw-%.o $(O)/libclaw.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# claw-restore and claw-boot link one implementation of common/vm.h: Virtualization.framework
+# on macOS (signed ad hoc with the virtualization entitlement after every link), and on other
+# hosts the one that says it needs macOS. The test builds link the fake from tests/fakes.
+VM_CMDS := claw-restore claw-boot
+ifeq ($(UNAME),Darwin)
+VM_IMPL := $(patsubst common/darwin/%.c,$(O)/darwin/%.o,$(wildcard common/darwin/*.c))
+VM_LIBS := -framework Virtualization -framework Foundation -lobjc
+VM_SIGN  = codesign --force --sign - --entitlements share/claw/claw.entitlements $@
+else
+VM_IMPL := $(O)/common/vm_none.o
+VM_LIBS :=
+VM_SIGN  = :
+endif
+
+$(O)/darwin/%.o: common/darwin/%.c common/darwin/*.h common/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fblocks -c -o $@ $<
+
+$(VM_CMDS:%=$(B)/%): $(B)/%: $(O)/cmd/%.o $(VM_IMPL) $(O)/libclaw.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(VM_LIBS)
+	$(VM_SIGN)
+
+FAKE_B := $(O)/fake/bin
+$(O)/fake/vm_fake.o: tests/fakes/vm_fake.c common/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(VM_CMDS:%=$(FAKE_B)/%): $(FAKE_B)/%: $(O)/cmd/%.o $(O)/fake/vm_fake.o $(O)/libclaw.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+fakes: $(VM_CMDS:%=$(FAKE_B)/%)
+
 $(B)/claw: cmd/claw
 	@mkdir -p $(@D)
 	sed 's/@VERSION@/$(VERSION)/' cmd/claw > $@
@@ -96,8 +130,8 @@ $(O)/unit/%: tests/unit/%.c tests/unit/tap.h $(O)/libclaw.a
 units: $(UNIT_BIN)
 
 # Everything: unit tests, bats suites, man lint, shellcheck, the Darwin compile check.
-check: all units
-	@CLAW_BIN=$(CURDIR)/$(B) CLAW_UNIT=$(CURDIR)/$(O)/unit SANITIZE=$(SANITIZE) sh tests/run
+check: all units fakes
+	@CLAW_BIN=$(CURDIR)/$(B) CLAW_FAKE_BIN=$(CURDIR)/$(FAKE_B) CLAW_UNIT=$(CURDIR)/$(O)/unit SANITIZE=$(SANITIZE) sh tests/run
 
 deps:
 	sh tests/helpers/deps.sh
@@ -144,5 +178,5 @@ install-share:
 clean:
 	rm -rf bin build
 
-.PHONY: all units check deps lint fuzz bench install install-bin install-man install-completions install-share clean
+.PHONY: all units fakes check deps lint fuzz bench install install-bin install-man install-completions install-share clean
 .SECONDARY:

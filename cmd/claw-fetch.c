@@ -183,7 +183,7 @@ static void check_space(const char *dir, int64_t size, const char *part)
 	int64_t free_bytes;
 	if (size < 0)
 		return;
-	if (cache_free_space(dir, &free_bytes) < 0)
+	if (free_space(dir, &free_bytes) < 0)
 		die_err();
 	int64_t need = size - transfer_part_bytes(part);
 	if (need > free_bytes) {

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 char *cache_dir(const char *flag)
@@ -111,15 +110,6 @@ int cache_memo_put(const char *path, enum digest_alg alg, const char *hex, const
 	json_decref(old);
 	free(mp);
 	return rc;
-}
-
-int cache_free_space(const char *dir, int64_t *out)
-{
-	struct statvfs sv;
-	if (statvfs(dir, &sv) < 0)
-		return fail_sys(EX_IOERR, "cannot read the free space of '%s'", dir);
-	*out = (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
-	return 0;
 }
 
 static bool ends_with(const char *s, const char *suffix)

@@ -16,8 +16,6 @@ char *cache_name(json_t *rec);
 /* The digest remembered for path, if the memo's size and mtime still match the file. */
 bool cache_memo_get(const char *path, enum digest_alg alg, char hex[DIGEST_HEX_MAX]);
 int cache_memo_put(const char *path, enum digest_alg alg, const char *hex, const char *url);
-/* Free bytes where path lives. */
-int cache_free_space(const char *dir, int64_t *out);
 /* The cache as JSON: [{name, size, version?, build?, sha256?, sha1?, used_by: [...]}]. */
 int cache_list(const char *dir, json_t **out);
 /* Remove partial downloads and IPSWs no bundle's restore.ipsw points at; the removed paths in *removed. */

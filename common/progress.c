@@ -22,6 +22,14 @@ static void go_back(void)
 	fputs("\r", stderr);
 }
 
+static void clock_format(long s, char out[32])
+{
+	if (s >= 3600)
+		snprintf(out, 32, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+	else
+		snprintf(out, 32, "%ld:%02ld", s / 60, s % 60);
+}
+
 void progress_line(const char *label, int64_t done, int64_t total, double rate)
 {
 	if (!progress_enabled())
@@ -33,17 +41,26 @@ void progress_line(const char *label, int64_t done, int64_t total, double rate)
 	if (total > 0) {
 		size_format((uint64_t)total, 0, t);
 		char eta[32] = "--:--";
-		if (rate > 1) {
-			long s = (long)((double)(total - done) / rate);
-			if (s >= 3600)
-				snprintf(eta, sizeof eta, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
-			else
-				snprintf(eta, sizeof eta, "%ld:%02ld", s / 60, s % 60);
-		}
+		if (rate > 1)
+			clock_format((long)((double)(total - done) / rate), eta);
 		fprintf(stderr, "\033[2K%s %3d%% %s/%s %s/s ETA %s", label, (int)(done * 100 / total), d, t, r, eta);
 	} else {
 		fprintf(stderr, "\033[2K%s %s %s/s", label, d, r);
 	}
+	drawn = 1;
+	detail = 0;
+}
+
+void progress_fraction(const char *label, double fraction, double elapsed_s)
+{
+	if (!progress_enabled())
+		return;
+	go_back();
+	char el[32], eta[32] = "--:--";
+	clock_format((long)elapsed_s, el);
+	if (fraction > 0.01)
+		clock_format((long)(elapsed_s * (1 - fraction) / fraction), eta);
+	fprintf(stderr, "\033[2K%s %3d%% %s ETA %s", label, (int)(fraction * 100), el, eta);
 	drawn = 1;
 	detail = 0;
 }

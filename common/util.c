@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 static _Noreturn void out_of_memory(void)
@@ -284,5 +285,14 @@ int mkdir_p(const char *path, mode_t mode)
 			break;
 	}
 	free(p);
+	return 0;
+}
+
+int free_space(const char *dir, int64_t *out)
+{
+	struct statvfs sv;
+	if (statvfs(dir, &sv) < 0)
+		return fail_sys(EX_IOERR, "cannot read the free space of '%s'", dir);
+	*out = (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
 	return 0;
 }

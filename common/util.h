@@ -60,4 +60,7 @@ int fsync_dir(const char *path);
 /* Create a directory and its parents (mode for the ones it creates). */
 int mkdir_p(const char *path, mode_t mode);
 
+/* Bytes an unprivileged writer may still use on dir's file system. */
+int free_space(const char *dir, int64_t *out);
+
 #endif

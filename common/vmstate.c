@@ -2,6 +2,7 @@
 #include "vmstate.h"
 #include "bundle.h"
 #include "log.h"
+#include "run.h"
 #include "util.h"
 
 #include <errno.h>
@@ -12,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* A small text file from the bundle (run/state, run/pid, run/ip), first line only. */
+/* A small text file from the bundle (run/state, run/ip), first line only. */
 static char *read_line_at(const struct bundle *b, const char *name)
 {
 	int fd = openat(bundle_dirfd(b), name, O_RDONLY | O_CLOEXEC);
@@ -26,14 +27,6 @@ static char *read_line_at(const struct bundle *b, const char *name)
 	buf[n] = '\0';
 	buf[strcspn(buf, "\r\n")] = '\0';
 	return buf[0] ? xstrdup(buf) : NULL;
-}
-
-static int pid_alive(const char *pidtext)
-{
-	uint64_t pid;
-	if (!pidtext || parse_u64(pidtext, &pid) < 0 || pid == 0 || pid > 0x7fffffff)
-		return 0;
-	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
 static void set_string(json_t *o, const char *key, const char *v)
@@ -66,8 +59,9 @@ int vmstate_read(const struct bundle *b, json_t **out)
 		json_decref(o);
 		return -1;
 	}
-	char *pid = read_line_at(b, BUNDLE_RUN_PID), *state = read_line_at(b, BUNDLE_RUN_STATE);
-	int running = pid_alive(pid);
+	pid_t pid;
+	int running = run_alive(b, &pid);
+	char *state = read_line_at(b, BUNDLE_RUN_STATE);
 	set_string(o, "state", state_of(restored, running, state));
 	json_t *os = json_object_get(cfg, "os");
 	set_string(o, "macos", json_string_value(json_object_get(os, "version")));
@@ -87,7 +81,6 @@ int vmstate_read(const struct bundle *b, json_t **out)
 		set_string(o, "ip", ip);
 		free(ip);
 	}
-	free(pid);
 	free(state);
 	json_decref(cfg);
 	*out = o;

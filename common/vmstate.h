@@ -1,5 +1,5 @@
 /* vmstate: what a bundle says about its machine, read without taking its lock —
- * restored or not, running (a live pid in run/pid) or not, the state claw-boot
+ * restored or not, running (claw-boot holds run/pid) or not, the state claw-boot
  * last wrote, its IP, its hardware, and how much disk it really uses.
  * Never prints; a bundle it cannot read is reported through fail(). */
 #ifndef CLAW_VMSTATE_H

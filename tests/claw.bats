@@ -90,16 +90,17 @@ vm() { # NAME [config.json body] -> a bundle under CLAW_HOME
 	assert_output "alpha stopped 15.2 24C101 4 8589934592 68719476736 0 False incomplete False"
 }
 
-@test "claw-ls: a running VM shows its state and IP; a dead pid shows stopped" {
+@test "claw-ls: a running VM shows its state and IP; once its claim on run/pid is gone it shows stopped" {
 	d=$(vm dev '{"cpuCount": 2}')
 	mkdir -p "$d/run"
-	sleep 30 &
-	echo $! >"$d/run/pid"
+	# What claw-boot does: hold an flock on run/pid for the machine's life.
+	( flock 9; echo "$BASHPID" >&9; exec sleep 30 ) 9>"$d/run/pid" &
+	for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s "$d/run/pid" ] && break; sleep 0.1; done
 	echo running >"$d/run/state"
 	echo 192.168.64.5 >"$d/run/ip"
 	run claw ls dev
 	assert_line --index 1 --regexp '^dev +running +- +2 .* 192\.168\.64\.5$'
-	kill %1
+	kill $!
 	wait || true
 	run claw ls dev
 	assert_line --index 1 --regexp '^dev +stopped '

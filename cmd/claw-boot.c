@@ -1,0 +1,329 @@
+/* claw-boot: run a restored VM until its guest stops.
+ *
+ * Order of the work: read config.json and claw.yml's vm: (cpu and ram clamped to
+ * the host); claim the bundle (run/pid, so a second boot is refused); with -d
+ * fork — before any hypervisor call — and let the parent go once the machine
+ * runs; build the machine; resume from a saved state if there is one, else start
+ * it; then supervise: SIGTERM/SIGINT ask the guest to shut down and force it off
+ * after --stop-timeout (a second signal forces at once); SIGUSR1 saves the
+ * machine's state into the bundle and stops, so the next boot resumes.
+ * run/state follows every change; run/ is cleaned on exit but for the console log.
+ * Exit: 0 the guest stopped (or was stopped, or was saved); 64 usage; 65 bad
+ * config.json; 66 not restored; 69 needs macOS, or the host runs 2 macOS VMs;
+ * 70 the machine stopped with an error; 75 already running; 78 invalid machine. */
+#include "bundle.h"
+#include "cli.h"
+#include "config.h"
+#include "log.h"
+#include "run.h"
+#include "spawn.h"
+#include "util.h"
+#include "vm.h"
+#include "vmconfig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: claw-boot [-dqv] -b BUNDLE [-c FILE] [--recovery] [--no-resume] [--stop-timeout SECONDS]\n"
+	"       claw-boot -h | --version\n";
+
+enum { OPT_RECOVERY = OPT_FIRST_PRIVATE, OPT_NO_RESUME, OPT_STOP_TIMEOUT };
+
+static const struct option options[] = {
+	{ "bundle", required_argument, NULL, 'b' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "detach", no_argument, NULL, 'd' },
+	{ "recovery", no_argument, NULL, OPT_RECOVERY },
+	{ "no-resume", no_argument, NULL, OPT_NO_RESUME },
+	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+	CLI_COMMON_OPTIONS,
+	{ NULL, 0, NULL, 0 },
+};
+
+static volatile sig_atomic_t stop_signals, suspend_signal;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_signals++;
+}
+
+static void on_suspend(int sig)
+{
+	(void)sig;
+	suspend_signal = 1;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa = { 0 };
+	sa.sa_handler = on_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_suspend;
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+static int parent_pipe = -1; /* with -d: tells the waiting parent the machine runs */
+
+/* The parent waits for one byte ("running") or for the child to exit with its error. */
+_Noreturn static void wait_for_child(pid_t child, int fd)
+{
+	char c;
+	ssize_t n;
+	while ((n = read(fd, &c, 1)) < 0 && errno == EINTR)
+		;
+	if (n == 1)
+		exit(0);
+	int ws;
+	while (waitpid(child, &ws, 0) < 0 && errno == EINTR)
+		;
+	exit(spawn_exit_status(ws));
+}
+
+static void detach(struct bundle *b)
+{
+	int p[2];
+	if (pipe(p) < 0)
+		die(EX_OSERR, "cannot make a pipe: %s", strerror(errno));
+	fflush(NULL);
+	pid_t child = fork();
+	if (child < 0)
+		die(EX_OSERR, "cannot fork: %s", strerror(errno));
+	if (child > 0) {
+		close(p[1]);
+		wait_for_child(child, p[0]);
+	}
+	close(p[0]);
+	parent_pipe = p[1];
+	setsid();
+	if (run_set_pid(b, getpid()) < 0)
+		die_err();
+}
+
+/* Running: free the parent, and from now on log into the bundle, not its terminal. */
+static void detached_and_running(struct bundle *b)
+{
+	if (parent_pipe < 0)
+		return;
+	char *log = bundle_file(b, BUNDLE_BOOT_LOG);
+	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		close(null);
+	}
+	if (fd >= 0) {
+		dup2(fd, 2);
+		close(fd);
+	}
+	free(log);
+	if (write(parent_pipe, "R", 1) != 1)
+		warn("cannot tell the parent the machine runs: %s", strerror(errno));
+	close(parent_pipe);
+	parent_pipe = -1;
+}
+
+static void spec_from(const struct vmconfig *c, const struct claw_config *cfg, struct vm_spec *s)
+{
+	unsigned max_cpu;
+	uint64_t max_ram;
+	vm_host_limits(&max_cpu, &max_ram);
+	s->cpu = (unsigned)cfg->vm.cpu;
+	s->ram = cfg->vm.ram;
+	if (max_cpu && s->cpu > max_cpu)
+		info("vm.cpu %u is more than this host allows; using %u", s->cpu, max_cpu), s->cpu = max_cpu;
+	if (max_ram && s->ram > max_ram)
+		info("vm.ram is more than this host allows; using %llu bytes", (unsigned long long)max_ram), s->ram = max_ram;
+	s->ram &= ~((uint64_t)(1 << 20) - 1); /* VZ wants whole MiB */
+	s->width = (unsigned)cfg->vm.width;
+	s->height = (unsigned)cfg->vm.height;
+	s->ppi = (unsigned)cfg->vm.dpi;
+	s->id = &c->id;
+	s->mac = c->mac;
+}
+
+/* A saved state matches only the disk it was saved with: once not used, it is stale. */
+static int resume_saved(struct vm *vm, struct bundle *b, bool no_resume)
+{
+	if (!bundle_has(b, BUNDLE_SAVED_STATE))
+		return 1;
+	if (no_resume) {
+		info("--no-resume: discarding the saved state");
+		return bundle_remove(b, BUNDLE_SAVED_STATE) < 0 ? -1 : 1;
+	}
+	char *path = bundle_file(b, BUNDLE_SAVED_STATE);
+	int rc = vm_restore(vm, path);
+	free(path);
+	if (rc == 0 && vm_resume(vm) == 0) {
+		info("resumed from the saved state");
+		return bundle_remove(b, BUNDLE_SAVED_STATE);
+	}
+	warn("cannot resume from the saved state (%s); starting afresh and discarding it", fail_msg());
+	if (rc == 0)
+		vm_force_stop(vm);
+	return bundle_remove(b, BUNDLE_SAVED_STATE) < 0 ? -1 : 1;
+}
+
+/* SIGUSR1: pause, save beside the disk, power off. On failure it runs on. */
+static int suspend(struct vm *vm, struct bundle *b)
+{
+	char *tmp = bundle_file(b, BUNDLE_SAVED_STATE ".part"), *path = bundle_file(b, BUNDLE_SAVED_STATE);
+	int rc = -1;
+	run_set_state(b, "paused");
+	if (vm_pause(vm) == 0) {
+		run_set_state(b, "saving");
+		if (vm_save(vm, tmp) == 0 && rename(tmp, path) == 0 && vm_force_stop(vm) == 0)
+			rc = 0;
+		else
+			warn("cannot save the machine's state: %s; it runs on", fail_msg());
+		if (rc < 0) {
+			unlink(tmp);
+			vm_resume(vm);
+		}
+	} else {
+		warn("cannot pause the machine: %s; it runs on", fail_msg());
+	}
+	if (rc < 0)
+		run_set_state(b, "running");
+	else
+		info("saved the machine's state; the next claw-boot resumes it");
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+static long long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Until the guest stops, or signals stop it. */
+static int supervise(struct vm *vm, struct bundle *b, long stop_timeout_s)
+{
+	long long deadline = 0;
+	sig_atomic_t seen = 0;
+	for (;;) {
+		struct vm_event ev;
+		vm_wait(vm, 100, &ev);
+		if (ev.kind == VM_EV_GUEST_STOPPED) {
+			info("the guest shut down");
+			return 0;
+		}
+		if (ev.kind == VM_EV_STOPPED_ERROR) {
+			run_set_state(b, "error");
+			return fail(EX_SOFTWARE, "the machine stopped with an error: %s", ev.message);
+		}
+		if (suspend_signal) {
+			suspend_signal = 0;
+			if (!deadline && suspend(vm, b) == 0)
+				return 0;
+		}
+		if (stop_signals != seen && !deadline) {
+			seen = stop_signals;
+			run_set_state(b, "stopping");
+			deadline = now_ms() + stop_timeout_s * 1000;
+			if (vm_request_stop(vm) < 0) {
+				warn("%s; forcing it off", fail_msg());
+				deadline = now_ms();
+			}
+		}
+		if (deadline && (now_ms() >= deadline || stop_signals != seen)) {
+			warn(stop_signals != seen ? "stopped again: forcing the machine off"
+						  : "the guest did not shut down within %ld s; forcing it off", stop_timeout_s);
+			return vm_force_stop(vm);
+		}
+	}
+}
+
+static int boot(struct bundle *b, const struct vmconfig *c, const struct claw_config *cfg, bool recovery,
+		bool no_resume, long stop_timeout)
+{
+	char *disk = bundle_file(b, BUNDLE_DISK), *aux = bundle_file(b, BUNDLE_AUX), *console = bundle_file(b, BUNDLE_RUN_CONSOLE);
+	struct vm_spec spec = { .disk = disk, .aux = aux, .console = console };
+	spec_from(c, cfg, &spec);
+	struct vm *vm = NULL;
+	int rc = run_set_state(b, "starting");
+	if (rc == 0)
+		rc = vm_create(&spec, &vm);
+	int fresh = rc == 0 ? resume_saved(vm, b, no_resume || recovery) : -1;
+	if (fresh == 1)
+		rc = vm_start(vm, recovery);
+	else if (fresh < 0)
+		rc = -1;
+	if (rc == 0 && !stop_signals) {
+		run_set_state(b, "running");
+		detached_and_running(b);
+		rc = supervise(vm, b, stop_timeout);
+	} else if (rc == 0) {
+		rc = vm_force_stop(vm); /* stopped while it started */
+	}
+	vm_destroy(vm);
+	free(disk);
+	free(aux);
+	free(console);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *bundle_arg = NULL, *config_path = NULL;
+	bool detached = false, recovery = false, no_resume = false;
+	uint64_t stop_timeout = 60;
+	int opt;
+	cli_init(argv[0], usage);
+	while ((opt = getopt_long(argc, argv, "b:c:dhqv", options, NULL)) != -1) {
+		switch (opt) {
+		case 'b': bundle_arg = optarg; break;
+		case 'c': config_path = optarg; break;
+		case 'd': detached = true; break;
+		case OPT_RECOVERY: recovery = true; break;
+		case OPT_NO_RESUME: no_resume = true; break;
+		case OPT_STOP_TIMEOUT:
+			if (parse_u64(optarg, &stop_timeout) < 0 || stop_timeout > 86400)
+				cli_usage_error("--stop-timeout takes seconds (0 to 86400), not '%s'", optarg);
+			break;
+		default: cli_common(opt);
+		}
+	}
+	if (optind < argc)
+		cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if (!bundle_arg)
+		cli_usage_error("-b BUNDLE is required");
+	if (vm_host_check() < 0)
+		die_err();
+
+	struct bundle *b;
+	struct vmconfig c;
+	struct claw_config *cfg;
+	if (bundle_open(bundle_arg, 0, &b) < 0)
+		die_err();
+	if (!bundle_has(b, BUNDLE_VMCONFIG))
+		die(EX_NOINPUT, "'%s' is not restored yet (no %s; run claw-restore -b %s)", bundle_path(b), BUNDLE_VMCONFIG,
+		    bundle_path(b));
+	if (vmconfig_read(b, &c) < 0 || cli_load_config(config_path, b, &cfg) < 0 || run_claim(b) < 0)
+		die_err();
+	if (detached)
+		detach(b);
+	catch_signals();
+
+	int rc = boot(b, &c, cfg, recovery, no_resume, (long)stop_timeout);
+	run_set_state(b, rc < 0 ? "error" : "stopped");
+	run_release(b);
+	config_free(cfg);
+	bundle_close(b);
+	if (rc < 0)
+		die_err();
+	return 0;
+}

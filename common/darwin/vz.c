@@ -1,0 +1,628 @@
+/* darwin/vz: common/vm.h over Apple's Virtualization.framework, in plain C
+ * through the Objective-C runtime (../shared/darwin/VZ-API.md is the reference).
+ *
+ * Threading (VZ-API.md §2): the machine is bound to its own serial queue; every
+ * call on it, and on its installer, is dispatched there, and VZ delivers its
+ * completions and delegate callbacks there. The calling thread waits on a
+ * semaphore, never dispatch_sync's from the queue itself; events (install done,
+ * guest stopped, stopped with an error) reach vm_wait through vmevents.
+ * Memory: manual retain/release; an autorelease pool around every entry point
+ * and every callback body. One machine per process (the delegate finds it). */
+#include "darwin/objc.h"
+#include "log.h"
+#include "util.h"
+#include "vm.h"
+#include "vmevents.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#define VZ_ERROR_LIMIT 6 /* VZErrorVirtualMachineLimitExceeded */
+#define AUX_ALLOW_OVERWRITE 1UL
+
+struct vm {
+	dispatch_queue_t queue;
+	id machine;   /* VZVirtualMachine, owned */
+	id delegate;  /* owned: VZ holds it weakly */
+	id installer; /* VZMacOSInstaller, owned while installing */
+	struct vm_events events;
+};
+
+static struct vm *the_vm;
+
+/* ---- Foundation helpers ------------------------------------------------ */
+
+static id retain(id o) { return o ? SEND0(id, o, "retain") : o; }
+static void release(id o)
+{
+	if (o)
+		SEND0(void, o, "release");
+}
+
+/* alloc + init, owned. */
+static id make(const char *cls)
+{
+	id c = CLASS(cls);
+	return c ? SEND0(id, SEND0(id, c, "alloc"), "init") : nil;
+}
+
+static id alloc_of(const char *cls)
+{
+	return SEND0(id, CLASS(cls), "alloc");
+}
+
+static id ns_string(const char *s) { return SEND1(id, CLASS("NSString"), "stringWithUTF8String:", const char *, s); }
+static id file_url(const char *path) { return SEND1(id, CLASS("NSURL"), "fileURLWithPath:", id, ns_string(path)); }
+
+static id ns_data(const void *p, size_t n)
+{
+	return SEND2(id, CLASS("NSData"), "dataWithBytes:length:", const void *, p, unsigned long, n);
+}
+
+/* NSData into a fixed buffer; -1 when it does not fit. */
+static int data_copy(id data, unsigned char *out, size_t max, size_t *len)
+{
+	if (!data)
+		return -1;
+	unsigned long n = SEND0(unsigned long, data, "length");
+	if (n > max)
+		return -1;
+	memcpy(out, SEND0(const void *, data, "bytes"), n);
+	*len = n;
+	return 0;
+}
+
+static id array_of(id *objs, unsigned long n)
+{
+	return SEND2(id, CLASS("NSArray"), "arrayWithObjects:count:", id *, objs, unsigned long, n);
+}
+
+static void string_copy(id s, char *out, size_t size)
+{
+	const char *c = s ? SEND0(const char *, s, "UTF8String") : NULL;
+	snprintf(out, size, "%s", c ? c : "");
+}
+
+/* "description (VZErrorDomain 6)": read it before the pool it lives in pops. */
+static long error_text(id err, char *out, size_t size)
+{
+	if (!err) {
+		snprintf(out, size, "unknown error");
+		return 0;
+	}
+	char what[400], domain[64];
+	string_copy(SEND0(id, err, "localizedDescription"), what, sizeof what);
+	string_copy(SEND0(id, err, "domain"), domain, sizeof domain);
+	long code = SEND0(long, err, "code");
+	snprintf(out, size, "%s (%s %ld)", what, domain, code);
+	bool vz = SEND1(bool, SEND0(id, err, "domain"), "isEqualToString:", id, ns_string("VZErrorDomain"));
+	return vz ? code : -code - 1;
+}
+
+/* ---- host -------------------------------------------------------------- */
+
+const char *vm_host_version(void)
+{
+	static char version[32];
+	size_t n = sizeof version;
+	if (!version[0] && sysctlbyname("kern.osproductversion", version, &n, NULL, 0) < 0)
+		snprintf(version, sizeof version, "unknown");
+	return version;
+}
+
+/* Pure C on purpose: claw-boot -d asks before it forks, and nothing from
+ * Foundation or VZ may run before a fork. */
+int vm_host_check(void)
+{
+	int arm64 = 0;
+	size_t n = sizeof arm64;
+	struct utsname u;
+	if (sysctlbyname("hw.optional.arm64", &arm64, &n, NULL, 0) < 0 || !arm64 || uname(&u) < 0 ||
+	    atoi(u.release) < 23 /* Darwin 23 is macOS 14 */)
+		return fail(EX_UNAVAILABLE, VM_NEEDS);
+	return 0;
+}
+
+void vm_host_limits(unsigned *max_cpu, uint64_t *max_ram)
+{
+	void *pool = objc_autoreleasePoolPush();
+	id c = CLASS("VZVirtualMachineConfiguration");
+	*max_cpu = (unsigned)SEND0(unsigned long, c, "maximumAllowedCPUCount");
+	*max_ram = SEND0(uint64_t, c, "maximumAllowedMemorySize");
+	objc_autoreleasePoolPop(pool);
+}
+
+/* ---- restore image and identity --------------------------------------- */
+
+static void image_facts(id image, struct vm_image *out)
+{
+	string_copy(SEND0(id, image, "buildVersion"), out->build, sizeof out->build);
+	struct ns_os_version v = SEND0(struct ns_os_version, image, "operatingSystemVersion");
+	if (v.patch)
+		snprintf(out->version, sizeof out->version, "%ld.%ld.%ld", v.major, v.minor, v.patch);
+	else
+		snprintf(out->version, sizeof out->version, "%ld.%ld", v.major, v.minor);
+	id req = SEND0(id, image, "mostFeaturefulSupportedConfiguration");
+	id hw = req ? SEND0(id, req, "hardwareModel") : nil;
+	if (!hw || !SEND0(bool, hw, "isSupported") ||
+	    data_copy(SEND0(id, hw, "dataRepresentation"), out->hw_model, sizeof out->hw_model, &out->hw_model_len) < 0)
+		return;
+	out->supported = true;
+	out->min_cpu = (unsigned)SEND0(unsigned long, req, "minimumSupportedCPUCount");
+	out->min_ram = SEND0(uint64_t, req, "minimumSupportedMemorySize");
+}
+
+int vm_image_load(const char *ipsw, struct vm_image *out)
+{
+	memset(out, 0, sizeof *out);
+	void *pool = objc_autoreleasePoolPush();
+	char why[512] = "";
+	char *whyp = why;
+	__block id image = nil;
+	dispatch_semaphore_t done = dispatch_semaphore_create(0);
+	/* The handler runs on an arbitrary thread (no machine exists yet). */
+	SEND2(void, CLASS("VZMacOSRestoreImage"), "loadFileURL:completionHandler:", id, file_url(ipsw), vz_image_block,
+	      ^(id img, id err) {
+		      void *p = objc_autoreleasePoolPush();
+		      if (img)
+			      image = retain(img);
+		      else
+			      error_text(err, whyp, 512);
+		      objc_autoreleasePoolPop(p);
+		      dispatch_semaphore_signal(done);
+	      });
+	dispatch_semaphore_wait(done, DISPATCH_TIME_FOREVER);
+	dispatch_release(done);
+	int rc = 0;
+	if (image)
+		image_facts(image, out);
+	else
+		rc = fail(EX_DATAERR, "cannot load the restore image '%s': %s", ipsw, why);
+	release(image);
+	objc_autoreleasePoolPop(pool);
+	return rc;
+}
+
+static id hardware_model(const unsigned char *data, size_t len)
+{
+	return SEND1(id, alloc_of("VZMacHardwareModel"), "initWithDataRepresentation:", id, ns_data(data, len));
+}
+
+static int new_machine_id(struct vm_identity *id_out)
+{
+	id mid = make("VZMacMachineIdentifier");
+	int rc = data_copy(mid ? SEND0(id, mid, "dataRepresentation") : nil, id_out->machine_id,
+			   sizeof id_out->machine_id, &id_out->machine_id_len);
+	release(mid);
+	return rc < 0 ? fail(EX_SOFTWARE, "cannot make a machine identifier") : 0;
+}
+
+int vm_identity_create(const struct vm_image *img, const char *aux, struct vm_identity *out)
+{
+	void *pool = objc_autoreleasePoolPush();
+	int rc = -1;
+	id hw = hardware_model(img->hw_model, img->hw_model_len), err = nil;
+	if (!hw) {
+		fail(EX_DATAERR, "the image's hardware model is not valid");
+	} else if (new_machine_id(out) == 0) {
+		id storage = SEND4(id, alloc_of("VZMacAuxiliaryStorage"), "initCreatingStorageAtURL:hardwareModel:options:error:",
+				   id, file_url(aux), id, hw, unsigned long, AUX_ALLOW_OVERWRITE, id *, &err);
+		char why[512];
+		if (storage) {
+			memcpy(out->hw_model, img->hw_model, img->hw_model_len);
+			out->hw_model_len = img->hw_model_len;
+			rc = 0;
+		} else {
+			error_text(err, why, sizeof why);
+			fail(EX_CANTCREAT, "cannot create the auxiliary storage '%s': %s", aux, why);
+		}
+		release(storage);
+	}
+	release(hw);
+	objc_autoreleasePoolPop(pool);
+	return rc;
+}
+
+int vm_identity_renew(struct vm_identity *ident)
+{
+	void *pool = objc_autoreleasePoolPush();
+	int rc = new_machine_id(ident);
+	objc_autoreleasePoolPop(pool);
+	return rc;
+}
+
+/* ---- the machine's configuration -------------------------------------- */
+
+static void release_all(id *objs, unsigned long n)
+{
+	for (unsigned long i = 0; i < n; i++)
+		release(objs[i]);
+}
+
+/* Set an owned object, then let go of it (setters retain). Macros, so that the
+ * selector stays a literal at the call, where darwin-check.sh can read it. */
+#define SET_OWNED(target, sel, value)                   \
+	do {                                            \
+		id owned_ = (value);                    \
+		SEND1(void, (target), sel, id, owned_); \
+		release(owned_);                        \
+	} while (0)
+
+/* Set an array of owned devices (the setter copies the array). */
+#define SET_DEVICES(target, sel, devices, n)                              \
+	do {                                                              \
+		SEND1(void, (target), sel, id, array_of((devices), (n))); \
+		release_all((devices), (n));                              \
+	} while (0)
+
+static int platform(id config, const struct vm_spec *s)
+{
+	id hw = hardware_model(s->id->hw_model, s->id->hw_model_len);
+	id mid = SEND1(id, alloc_of("VZMacMachineIdentifier"), "initWithDataRepresentation:", id,
+		       ns_data(s->id->machine_id, s->id->machine_id_len));
+	if (!hw || !mid) {
+		release(hw);
+		release(mid);
+		return fail(EX_DATAERR, "config.json's hardware model or machine identifier is not one VZ accepts");
+	}
+	if (!SEND0(bool, hw, "isSupported")) {
+		release(hw);
+		release(mid);
+		return fail(EX_UNAVAILABLE, "this host cannot run the machine's hardware model (host: macOS %s)",
+			    vm_host_version());
+	}
+	id cls = CLASS("VZMacAuxiliaryStorage");
+	id aux = class_respondsToSelector((Class)cls, sel_registerName("initWithURL:"))
+			 ? SEND1(id, alloc_of("VZMacAuxiliaryStorage"), "initWithURL:", id, file_url(s->aux))
+			 : SEND1(id, alloc_of("VZMacAuxiliaryStorage"), "initWithContentsOfURL:", id, file_url(s->aux));
+	id p = make("VZMacPlatformConfiguration");
+	SET_OWNED(p, "setHardwareModel:", hw);
+	SET_OWNED(p, "setMachineIdentifier:", mid);
+	SET_OWNED(p, "setAuxiliaryStorage:", aux);
+	SET_OWNED(config, "setPlatform:", p);
+	SET_OWNED(config, "setBootLoader:", make("VZMacOSBootLoader"));
+	return 0;
+}
+
+static int storage(id config, const struct vm_spec *s)
+{
+	id err = nil;
+	id att = SEND3(id, alloc_of("VZDiskImageStorageDeviceAttachment"), "initWithURL:readOnly:error:", id,
+		       file_url(s->disk), bool, false, id *, &err);
+	if (!att) {
+		char why[512];
+		error_text(err, why, sizeof why);
+		return fail(EX_NOINPUT, "cannot attach the disk '%s': %s", s->disk, why);
+	}
+	id disk = SEND1(id, alloc_of("VZVirtioBlockDeviceConfiguration"), "initWithAttachment:", id, att);
+	release(att);
+	SET_DEVICES(config, "setStorageDevices:", &disk, 1);
+	return 0;
+}
+
+static int network(id config, const struct vm_spec *s)
+{
+	id mac = SEND1(id, alloc_of("VZMACAddress"), "initWithString:", id, ns_string(s->mac));
+	if (!mac)
+		return fail(EX_DATAERR, "'%s' is not a MAC address VZ accepts", s->mac);
+	id nic = make("VZVirtioNetworkDeviceConfiguration");
+	SET_OWNED(nic, "setAttachment:", make("VZNATNetworkDeviceAttachment"));
+	SET_OWNED(nic, "setMACAddress:", mac);
+	SET_DEVICES(config, "setNetworkDevices:", &nic, 1);
+	return 0;
+}
+
+/* Screen Sharing needs a display even headless; Mac keyboard and trackpad where
+ * the host has them, and the USB pointer too for guests older than macOS 13. */
+static void human_interface(id config, const struct vm_spec *s)
+{
+	id display = SEND3(id, alloc_of("VZMacGraphicsDisplayConfiguration"), "initWithWidthInPixels:heightInPixels:pixelsPerInch:",
+			   long, (long)s->width, long, (long)s->height, long, (long)s->ppi);
+	id gfx = make("VZMacGraphicsDeviceConfiguration");
+	SET_DEVICES(gfx, "setDisplays:", &display, 1);
+	SET_DEVICES(config, "setGraphicsDevices:", &gfx, 1);
+	id keyboard = CLASS("VZMacKeyboardConfiguration") ? make("VZMacKeyboardConfiguration") : make("VZUSBKeyboardConfiguration");
+	SET_DEVICES(config, "setKeyboards:", &keyboard, 1);
+	id pointers[2];
+	unsigned long n = 0;
+	if (CLASS("VZMacTrackpadConfiguration"))
+		pointers[n++] = make("VZMacTrackpadConfiguration");
+	pointers[n++] = make("VZUSBScreenCoordinatePointingDeviceConfiguration");
+	SET_DEVICES(config, "setPointingDevices:", pointers, n);
+}
+
+static int console(id config, const struct vm_spec *s)
+{
+	if (!s->console)
+		return 0;
+	id err = nil;
+	id att = SEND3(id, alloc_of("VZFileSerialPortAttachment"), "initWithURL:append:error:", id, file_url(s->console),
+		       bool, true, id *, &err);
+	if (!att) {
+		char why[512];
+		error_text(err, why, sizeof why);
+		return fail(EX_CANTCREAT, "cannot open the console log '%s': %s", s->console, why);
+	}
+	id port = make("VZVirtioConsoleDeviceSerialPortConfiguration");
+	SET_OWNED(port, "setAttachment:", att);
+	SET_DEVICES(config, "setSerialPorts:", &port, 1);
+	return 0;
+}
+
+/* An owned, validated VZVirtualMachineConfiguration, or nil (and fail()). */
+static id configuration(const struct vm_spec *s)
+{
+	id config = make("VZVirtualMachineConfiguration");
+	SEND1(void, config, "setCPUCount:", unsigned long, (unsigned long)s->cpu);
+	SEND1(void, config, "setMemorySize:", uint64_t, s->ram);
+	if (platform(config, s) < 0 || storage(config, s) < 0 || network(config, s) < 0 || console(config, s) < 0) {
+		release(config);
+		return nil;
+	}
+	id entropy = make("VZVirtioEntropyDeviceConfiguration");
+	SET_DEVICES(config, "setEntropyDevices:", &entropy, 1);
+	id balloon = make("VZVirtioTraditionalMemoryBalloonDeviceConfiguration");
+	SET_DEVICES(config, "setMemoryBalloonDevices:", &balloon, 1);
+	human_interface(config, s);
+	id err = nil;
+	if (!SEND1(bool, config, "validateWithError:", id *, &err)) {
+		char why[512];
+		error_text(err, why, sizeof why);
+		release(config);
+		fail(EX_CONFIG, "invalid machine configuration: %s", why);
+		return nil;
+	}
+	return config;
+}
+
+/* ---- the delegate ------------------------------------------------------ */
+
+static void guest_did_stop(id self, SEL cmd, id machine)
+{
+	(void)self, (void)cmd, (void)machine;
+	vm_events_post(&the_vm->events, VM_EV_GUEST_STOPPED, true, NULL);
+}
+
+static void did_stop_with_error(id self, SEL cmd, id machine, id err)
+{
+	(void)self, (void)cmd, (void)machine;
+	void *pool = objc_autoreleasePoolPush();
+	char why[512];
+	error_text(err, why, sizeof why);
+	objc_autoreleasePoolPop(pool);
+	vm_events_post(&the_vm->events, VM_EV_STOPPED_ERROR, false, why);
+}
+
+static id make_delegate(void)
+{
+	Class c = (Class)objc_getClass("ClawVMDelegate");
+	if (!c) {
+		c = objc_allocateClassPair((Class)objc_getClass("NSObject"), "ClawVMDelegate", 0);
+		class_addMethod(c, sel_registerName("guestDidStopVirtualMachine:"), (IMP)guest_did_stop, "v@:@");
+		class_addMethod(c, sel_registerName("virtualMachine:didStopWithError:"), (IMP)did_stop_with_error, "v@:@@");
+		Protocol *p = objc_getProtocol("VZVirtualMachineDelegate");
+		if (p)
+			class_addProtocol(c, p);
+		objc_registerClassPair(c);
+	}
+	return make("ClawVMDelegate");
+}
+
+/* ---- the machine ------------------------------------------------------- */
+
+int vm_create(const struct vm_spec *spec, struct vm **out)
+{
+	*out = NULL;
+	void *pool = objc_autoreleasePoolPush();
+	id config = configuration(spec);
+	if (!config) {
+		objc_autoreleasePoolPop(pool);
+		return -1;
+	}
+	struct vm *vm = xcalloc(1, sizeof *vm);
+	vm_events_init(&vm->events);
+	vm->queue = dispatch_queue_create("claw.vm", DISPATCH_QUEUE_SERIAL);
+	vm->delegate = make_delegate();
+	the_vm = vm;
+	dispatch_sync(vm->queue, ^{
+		void *p = objc_autoreleasePoolPush();
+		vm->machine = SEND2(id, alloc_of("VZVirtualMachine"), "initWithConfiguration:queue:", id, config,
+				    dispatch_queue_t, vm->queue);
+		if (vm->machine)
+			SEND1(void, vm->machine, "setDelegate:", id, vm->delegate);
+		objc_autoreleasePoolPop(p);
+	});
+	release(config); /* the machine copied it */
+	objc_autoreleasePoolPop(pool);
+	if (!vm->machine) {
+		vm_destroy(vm);
+		return fail(EX_SOFTWARE, "cannot create the virtual machine");
+	}
+	*out = vm;
+	return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	dispatch_sync(vm->queue, ^{
+		void *p = objc_autoreleasePoolPush();
+		if (vm->machine)
+			SEND1(void, vm->machine, "setDelegate:", id, nil);
+		release(vm->installer);
+		release(vm->machine);
+		objc_autoreleasePoolPop(p);
+	});
+	release(vm->delegate);
+	dispatch_release(vm->queue);
+	vm_events_destroy(&vm->events);
+	if (the_vm == vm)
+		the_vm = NULL;
+	free(vm);
+}
+
+struct op_result {
+	bool failed;
+	long code; /* VZErrorDomain code, or negative for other domains */
+	char text[512];
+};
+
+typedef void (^vz_op)(id machine, vz_error_block done);
+
+/* Run op on the machine's queue and wait for its completion handler. */
+static int on_queue(struct vm *vm, const char *what, vz_op op)
+{
+	struct op_result r = { false, 0, "" };
+	struct op_result *rp = &r;
+	dispatch_semaphore_t done = dispatch_semaphore_create(0);
+	dispatch_async(vm->queue, ^{
+		void *pool = objc_autoreleasePoolPush();
+		op(vm->machine, ^(id err) {
+			void *p = objc_autoreleasePoolPush();
+			if (err) {
+				rp->failed = true;
+				rp->code = error_text(err, rp->text, sizeof rp->text);
+			}
+			objc_autoreleasePoolPop(p);
+			dispatch_semaphore_signal(done);
+		});
+		objc_autoreleasePoolPop(pool);
+	});
+	dispatch_semaphore_wait(done, DISPATCH_TIME_FOREVER);
+	dispatch_release(done);
+	if (!r.failed)
+		return 0;
+	if (r.code == VZ_ERROR_LIMIT)
+		return fail(EX_UNAVAILABLE, VM_LIMIT_MESSAGE);
+	return fail(EX_SOFTWARE, "cannot %s: %s", what, r.text);
+}
+
+int vm_install_begin(struct vm *vm, const char *ipsw)
+{
+	void *pool = objc_autoreleasePoolPush();
+	id url = file_url(ipsw);
+	dispatch_sync(vm->queue, ^{
+		void *p = objc_autoreleasePoolPush();
+		vm->installer = SEND2(id, alloc_of("VZMacOSInstaller"), "initWithVirtualMachine:restoreImageURL:", id,
+				      vm->machine, id, url);
+		if (vm->installer)
+			SEND1(void, vm->installer, "installWithCompletionHandler:", vz_error_block, ^(id err) {
+				void *q = objc_autoreleasePoolPush();
+				char why[512] = "";
+				if (err)
+					error_text(err, why, sizeof why);
+				objc_autoreleasePoolPop(q);
+				vm_events_post(&vm->events, VM_EV_INSTALLED, err == nil, why);
+			});
+		objc_autoreleasePoolPop(p);
+	});
+	objc_autoreleasePoolPop(pool);
+	return vm->installer ? 0 : fail(EX_SOFTWARE, "cannot make an installer for '%s'", ipsw);
+}
+
+double vm_install_progress(struct vm *vm)
+{
+	__block double f = 0;
+	dispatch_sync(vm->queue, ^{
+		if (vm->installer)
+			f = SEND0(double, SEND0(id, vm->installer, "progress"), "fractionCompleted");
+	});
+	return f;
+}
+
+void vm_install_cancel(struct vm *vm)
+{
+	dispatch_async(vm->queue, ^{
+		if (vm->installer)
+			SEND0(void, SEND0(id, vm->installer, "progress"), "cancel");
+	});
+}
+
+int vm_start(struct vm *vm, bool recovery)
+{
+	void *pool = objc_autoreleasePoolPush();
+	int rc;
+	if (recovery) {
+		id opts = make("VZMacOSVirtualMachineStartOptions");
+		SEND1(void, opts, "setStartUpFromMacOSRecovery:", bool, true);
+		rc = on_queue(vm, "start the machine in recovery", ^(id m, vz_error_block done) {
+			SEND2(void, m, "startWithOptions:completionHandler:", id, opts, vz_error_block, done);
+		});
+		release(opts);
+	} else {
+		rc = on_queue(vm, "start the machine", ^(id m, vz_error_block done) {
+			SEND1(void, m, "startWithCompletionHandler:", vz_error_block, done);
+		});
+	}
+	objc_autoreleasePoolPop(pool);
+	return rc;
+}
+
+int vm_request_stop(struct vm *vm)
+{
+	__block bool ok = false;
+	char why[512] = "";
+	char *whyp = why;
+	dispatch_sync(vm->queue, ^{
+		void *p = objc_autoreleasePoolPush();
+		id err = nil;
+		ok = SEND0(bool, vm->machine, "canRequestStop") &&
+		     SEND1(bool, vm->machine, "requestStopWithError:", id *, &err);
+		if (!ok)
+			error_text(err, whyp, 512);
+		objc_autoreleasePoolPop(p);
+	});
+	return ok ? 0 : fail(EX_SOFTWARE, "the guest cannot be asked to stop: %s", why);
+}
+
+int vm_force_stop(struct vm *vm)
+{
+	return on_queue(vm, "stop the machine", ^(id m, vz_error_block done) {
+		SEND1(void, m, "stopWithCompletionHandler:", vz_error_block, done);
+	});
+}
+
+int vm_pause(struct vm *vm)
+{
+	return on_queue(vm, "pause the machine", ^(id m, vz_error_block done) {
+		SEND1(void, m, "pauseWithCompletionHandler:", vz_error_block, done);
+	});
+}
+
+int vm_resume(struct vm *vm)
+{
+	return on_queue(vm, "resume the machine", ^(id m, vz_error_block done) {
+		SEND1(void, m, "resumeWithCompletionHandler:", vz_error_block, done);
+	});
+}
+
+/* Save and restore exist from macOS 14, the oldest host claw runs on. */
+int vm_save(struct vm *vm, const char *path)
+{
+	void *pool = objc_autoreleasePoolPush();
+	id url = file_url(path);
+	int rc = on_queue(vm, "save the machine's state", ^(id m, vz_error_block done) {
+		SEND2(void, m, "saveMachineStateToURL:completionHandler:", id, url, vz_error_block, done);
+	});
+	objc_autoreleasePoolPop(pool);
+	return rc;
+}
+
+int vm_restore(struct vm *vm, const char *path)
+{
+	void *pool = objc_autoreleasePoolPush();
+	id url = file_url(path);
+	int rc = on_queue(vm, "restore the machine's state", ^(id m, vz_error_block done) {
+		SEND2(void, m, "restoreMachineStateFromURL:completionHandler:", id, url, vz_error_block, done);
+	});
+	objc_autoreleasePoolPop(pool);
+	return rc;
+}
+
+void vm_wait(struct vm *vm, int timeout_ms, struct vm_event *ev)
+{
+	vm_events_wait(&vm->events, timeout_ms, ev);
+}

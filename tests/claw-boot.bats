@@ -1,0 +1,220 @@
+#!/usr/bin/env bats
+# claw-boot: the real binary on Linux says it needs macOS; the test build, linked
+# against the hypervisor fake, runs every line above the seam: states, detaching,
+# signals, suspend and resume, the host's limit.
+
+load helpers/common
+load helpers/vm
+
+setup() {
+	common_setup
+	vm_setup
+	fake_ipsw fake.ipsw version=15.3 build=24D60
+	config <<'YML'
+vm:
+  cpu: 2
+  ram: 4GB
+  disk: 1GB
+YML
+	B=$CLAW_HOME/VMs/dev.clawbundle
+	restore -b dev -c claw.yml --ipsw fake.ipsw
+	cp claw.yml "$B/claw.yml"
+	: >"$CLAW_FAKE_VM_LOG"
+}
+
+teardown() {
+	[ -s "$B/run/pid" ] && kill -KILL "$(cat "$B/run/pid")" 2>/dev/null
+	true
+}
+
+# The binary itself: a background function would be a subshell that takes the signals.
+boot_bg() { "$CLAW_FAKE_BIN/claw-boot" "$@" 2>err & }
+running() { [ "$(cat "$B/run/state" 2>/dev/null)" = running ]; }
+gone() { ! kill -0 "$1" 2>/dev/null; }
+
+@test "on Linux the real claw-boot says it needs macOS, exit 69" {
+	[ "$(uname -s)" = Linux ] || skip "runs where Virtualization.framework is absent"
+	run claw-boot -b dev
+	assert_failure 69
+	assert_output "claw-boot: needs macOS 14 or later on Apple Silicon (Virtualization.framework)"
+}
+
+@test "a guest that shuts itself down: exit 0, states in order, run/ cleaned but for the console log" {
+	CLAW_FAKE_VM_SHUTDOWN_AFTER=1 run boot -v -b dev
+	assert_success
+	assert_output "claw-boot: state: starting
+claw-boot: state: running
+claw-boot: the guest shut down
+claw-boot: state: stopped"
+	run ls -A "$B/run"
+	assert_output console.log
+	grep -q 'claw-fake guest: booting macOS' "$B/run/console.log"
+	run vm_calls
+	assert_output "host_check create start"
+	grep -q '^create cpu=2 ram=4294967296 display=1920x1080@144 mac=' "$CLAW_FAKE_VM_LOG"
+}
+
+@test "-d returns once the machine runs, and the process is really there" {
+	run boot -d -b dev
+	assert_success
+	assert_output ""
+	[ "$(cat "$B/run/state")" = running ]
+	pid=$(cat "$B/run/pid")
+	kill -0 "$pid"
+	run claw-ls dev
+	assert_line --index 1 --regexp '^dev +running '
+	kill -TERM "$pid"
+	wait_for gone "$pid"
+	run vm_calls
+	assert_output "host_check create start request_stop"
+	[ ! -e "$B/run/pid" ] && [ ! -e "$B/run/state" ]
+	run claw-ls dev
+	assert_line --index 1 --regexp '^dev +stopped '
+}
+
+@test "SIGTERM asks the guest; one that ignores it is forced off after --stop-timeout" {
+	CLAW_FAKE_VM_IGNORE_STOP=1 boot_bg -v -b dev --stop-timeout 1
+	pid=$!
+	wait_for running
+	kill -TERM $pid
+	wait_for grep -q stopping "$B/run/state"
+	sleep 0.5
+	kill -0 $pid # still waiting for the guest
+	rc=0
+	wait $pid || rc=$?
+	[ "$rc" = 0 ]
+	run vm_calls
+	assert_output "host_check create start request_stop force_stop"
+	run cat err
+	assert_line "claw-boot: state: stopping"
+	assert_line "claw-boot: the guest did not shut down within 1 s; forcing it off"
+}
+
+@test "a second signal forces the machine off at once" {
+	CLAW_FAKE_VM_IGNORE_STOP=1 boot_bg -b dev
+	pid=$!
+	wait_for running
+	kill -INT $pid
+	wait_for grep -q stopping "$B/run/state"
+	kill -INT $pid
+	wait_for gone $pid
+	run vm_calls
+	assert_output "host_check create start request_stop force_stop"
+	run cat err
+	assert_output "claw-boot: stopped again: forcing the machine off"
+}
+
+@test "the host's limit of two macOS VMs: 69 with what to do" {
+	CLAW_FAKE_VM_LIMIT=1 run boot -b dev
+	assert_failure 69
+	assert_output "claw-boot: the host already runs 2 macOS VMs (Apple's limit); stop one first (claw stop NAME)"
+	[ ! -e "$B/run/pid" ]
+	CLAW_FAKE_VM_LIMIT=1 run boot -d -b dev
+	assert_failure 69
+	assert_output "claw-boot: the host already runs 2 macOS VMs (Apple's limit); stop one first (claw stop NAME)"
+}
+
+@test "a second claw-boot on a running bundle is refused with the pid, 75" {
+	boot -d -b dev
+	pid=$(cat "$B/run/pid")
+	run boot -b dev
+	assert_failure 75
+	assert_output "claw-boot: 'dev' is already running (pid $pid)"
+	kill -TERM "$pid"
+	wait_for gone "$pid"
+}
+
+@test "SIGUSR1 saves the machine into the bundle; the next boot resumes from it and removes it" {
+	boot -d -b dev
+	pid=$(cat "$B/run/pid")
+	kill -USR1 "$pid"
+	wait_for gone "$pid"
+	[ -f "$B/state.vzvmsave" ] && [ ! -e "$B/state.vzvmsave.part" ]
+	run vm_calls
+	assert_output "host_check create start pause save force_stop"
+	: >"$CLAW_FAKE_VM_LOG"
+	run boot -v -d -b dev
+	assert_success
+	assert_line "claw-boot: resumed from the saved state"
+	run vm_calls
+	assert_output "host_check create restore resume"
+	[ ! -e "$B/state.vzvmsave" ]
+	pid=$(cat "$B/run/pid")
+	kill -TERM "$pid"
+	wait_for gone "$pid"
+}
+
+@test "--no-resume discards a saved state and cold-boots; a state from another machine is discarded with a warning" {
+	boot -d -b dev
+	pid=$(cat "$B/run/pid")
+	kill -USR1 "$pid"
+	wait_for gone "$pid"
+	: >"$CLAW_FAKE_VM_LOG"
+	CLAW_FAKE_VM_SHUTDOWN_AFTER=0 run boot -b dev --no-resume
+	assert_success
+	run vm_calls
+	assert_output "host_check create start"
+	[ ! -e "$B/state.vzvmsave" ]
+	echo 'claw-fake-saved-state
+someone else' >"$B/state.vzvmsave"
+	CLAW_FAKE_VM_SHUTDOWN_AFTER=0 run boot -b dev
+	assert_success
+	assert_output "claw-boot: cannot resume from the saved state (cannot restore '$B/state.vzvmsave': the saved state belongs to another machine); starting afresh and discarding it"
+	[ ! -e "$B/state.vzvmsave" ]
+}
+
+@test "a machine that stops with an error: 70 with its message, state error until cleaned" {
+	CLAW_FAKE_VM_CRASH_AFTER=0 run boot -v -b dev
+	assert_failure 70
+	assert_line "claw-boot: state: error"
+	assert_line "claw-boot: the machine stopped with an error: The virtual machine stopped unexpectedly."
+	[ ! -e "$B/run/pid" ]
+}
+
+@test "-d with a machine that fails to start: the parent exits with the child's error" {
+	CLAW_FAKE_VM_INVALID="The number of CPUs is invalid." run boot -d -b dev
+	assert_failure 78
+	assert_output "claw-boot: invalid machine configuration: The number of CPUs is invalid."
+	[ ! -e "$B/run/pid" ]
+}
+
+@test "cpu and ram come from claw.yml, clamped to what the host allows" {
+	CLAW_FAKE_VM_MAX_CPU=1 CLAW_FAKE_VM_MAX_RAM=3221225472 CLAW_FAKE_VM_SHUTDOWN_AFTER=0 run boot -b dev
+	assert_success
+	grep -q '^create cpu=1 ram=3221225472 ' "$CLAW_FAKE_VM_LOG"
+}
+
+@test "missing or corrupt config.json: 66 and 65, nothing started" {
+	mv "$B/config.json" "$B/config.json.bak"
+	run boot -b dev
+	assert_failure 66
+	assert_output "claw-boot: '$B' is not restored yet (no config.json; run claw-restore -b $B)"
+	echo '{"version": 1, "hardwareModel": "!!"' >"$B/config.json"
+	run boot -b dev
+	assert_failure 65
+	assert_output --partial "claw-boot: "
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["macAddress"]="zz"; json.dump(d, open(sys.argv[2],"w"))' "$B/config.json.bak" "$B/config.json"
+	run boot -b dev
+	assert_failure 65
+	assert_output "claw-boot: '$B/config.json': macAddress is not a MAC address"
+	run vm_calls
+	assert_output "host_check host_check host_check"
+	run boot -b nope
+	assert_failure 66
+}
+
+@test "bad usage is 64" {
+	run boot
+	assert_failure 64
+	assert_line --index 0 "claw-boot: -b BUNDLE is required"
+	run boot -b dev --stop-timeout soon
+	assert_failure 64
+	assert_line --index 0 "claw-boot: --stop-timeout takes seconds (0 to 86400), not 'soon'"
+}
+
+@test "--recovery starts into macOS Recovery" {
+	CLAW_FAKE_VM_SHUTDOWN_AFTER=0 run boot -b dev --recovery
+	assert_success
+	grep -q '^start recovery=1$' "$CLAW_FAKE_VM_LOG"
+	grep -q 'booting macOS Recovery' "$B/run/console.log"
+}
