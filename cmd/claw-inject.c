@@ -1,22 +1,32 @@
 /* claw-inject: write the user, SSH, auto-login, sudo and the Setup Assistant
  * bypass into a guest's Data volume, offline, before its first boot.
  *
- * With --root DIR, DIR is the Data volume's root, already mounted (a staging
- * tree, Linux with an APFS driver, tests). Each part is built from claw.yml and
- * what the guest already holds, so a second run leaves the same tree; files are
- * written atomically with numeric owners. Writes inject.json (every path, owner,
- * mode, sha256) and ssh/known_hosts (the guest's host keys) into the bundle.
- * Exit: 0; 64 usage; 65 a guest file is malformed; 69 no --root (attaching
- * disk.img needs macOS); 73/74 cannot write; 77 not root; 78 bad config. */
+ * By default it attaches the bundle's disk.img (hdiutil, or diskutil image for
+ * ASIF), finds the guest's Data volume by what the attach newly mounted, enables
+ * ownership on it, writes, and detaches — always: also on an error and on
+ * SIGINT/SIGTERM. With --root DIR, DIR is the Data volume's root, already
+ * mounted (a staging tree, Linux with an APFS driver, tests) and nothing is
+ * attached. Each part is built from claw.yml and what the guest already holds,
+ * so a second run leaves the same tree; files are written atomically with
+ * numeric owners. Writes inject.json (every path, owner, mode, sha256) and
+ * ssh/known_hosts (the guest's host keys) into the bundle, then gives the
+ * bundle back to $SUDO_USER.
+ * Exit: 0; 64 usage; 65 a guest file is malformed, or no Data volume on the disk;
+ * 66 not restored; 73/74 cannot write, attach or detach; 75 the VM is running;
+ * 77 not root; 78 bad config; 128+N interrupted by signal N (detached first). */
+#include "attach.h"
 #include "bundle.h"
 #include "cli.h"
 #include "config.h"
 #include "inject.h"
 #include "log.h"
+#include "run.h"
 #include "spawn.h"
 #include "util.h"
+#include "vmconfig.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +48,67 @@ static const struct option options[] = {
 	CLI_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
+
+static volatile sig_atomic_t stop_signal;
+static void on_signal(int sig) { stop_signal = sig; }
+
+static struct attach disk; /* attached for the whole run; detached on every way out */
+
+_Noreturn static void leave(void)
+{
+	int code = fail_code();
+	char *msg = xstrdup(fail_msg());
+	if (attach_detach(&disk) < 0)
+		warn("%s (detach it with: hdiutil detach %s)", fail_msg(), disk.disk);
+	if (stop_signal) {
+		warn("interrupted; %s detached", disk.disk ? disk.disk : "nothing was");
+		exit(128 + stop_signal);
+	}
+	die(code, "%s", msg);
+}
+
+static void check_signal(void)
+{
+	if (stop_signal)
+		leave();
+}
+
+/* Attach the bundle's disk and put its Data volume somewhere: the root to write into. */
+static const char *attach_guest(struct bundle *b, bool dry)
+{
+	pid_t pid;
+	struct vmconfig vc;
+	if (run_alive(b, &pid))
+		die(EX_TEMPFAIL, "'%s' is running (pid %ld); stop it before injecting into its disk", bundle_name(b), (long)pid);
+	if (!bundle_has(b, BUNDLE_VMCONFIG))
+		die(EX_NOINPUT, "'%s' is not restored yet (no %s; run claw-restore -b %s)", bundle_path(b), BUNDLE_VMCONFIG,
+		    bundle_path(b));
+	if (vmconfig_read(b, &vc) < 0)
+		die_err();
+	struct sigaction sa = { 0 };
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	char *image = bundle_file(b, BUNDLE_DISK);
+	int rc = attach_image(image, vc.disk_format, &disk);
+	free(image);
+	if (rc < 0 || attach_find_data(&disk) < 0 || (!dry && attach_enable_ownership(&disk) < 0))
+		leave();
+	check_signal();
+	info("the guest's Data volume is %s at '%s'", disk.disk, disk.data);
+	return disk.data;
+}
+
+/* Run with sudo, the bundle's files should still be the user's. */
+static void give_back(struct bundle *b)
+{
+	const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
+	uint64_t u, g;
+	if (geteuid() != 0 || !uid || !gid || parse_u64(uid, &u) < 0 || parse_u64(gid, &g) < 0)
+		return;
+	if (bundle_chown(b, (uid_t)u, (gid_t)g) < 0)
+		warn("%s", fail_msg());
+}
 
 /* The bundle's own key pair, so claw can always log in; its public half is authorized. */
 static char *bundle_key(struct bundle *b, bool dry)
@@ -114,20 +185,21 @@ int main(int argc, char **argv)
 		cli_usage_error("-b BUNDLE is required");
 	if (inject_parts(only, &parts) < 0)
 		cli_usage_error("%s", fail_msg());
-	if (!root)
-		die(EX_UNAVAILABLE, "attaching disk.img is not built yet; mount the guest's Data volume and give --root DIR");
 	struct stat st;
-	if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode))
+	if (root && (stat(root, &st) < 0 || !S_ISDIR(st.st_mode)))
 		die(EX_NOINPUT, "--root '%s' is not a folder", root);
-	if (!dry && geteuid() != 0)
-		die(EX_NOPERM, "needs root to give the guest's files their owners (run it with sudo)");
+	if (geteuid() != 0 && (!dry || !root))
+		die(EX_NOPERM, "needs root to %s (run it with sudo)",
+		    root ? "give the guest's files their owners" : "attach the guest's disk");
 
 	struct bundle *b;
-	if (bundle_open(bundle_arg, BUNDLE_CREATE, &b) < 0 || bundle_lock(b, true) < 0)
+	if (bundle_open(bundle_arg, root ? BUNDLE_CREATE : 0, &b) < 0 || bundle_lock(b, true) < 0)
 		die_err();
 	struct claw_config *cfg;
 	if (cli_load_config(config_path, b, &cfg) < 0)
 		die_err();
+	if (!root)
+		root = attach_guest(b, dry);
 
 	char *own_key = bundle_key(b, dry);
 	struct inject_ctx c = { cfg, root, own_key, BUF_ZERO, NULL, NULL };
@@ -138,20 +210,26 @@ int main(int argc, char **argv)
 	if (((parts & INJECT_USER) && inject_user(&c, &p) < 0) || ((parts & INJECT_SSH) && inject_ssh(&c, &p) < 0) ||
 	    ((parts & INJECT_AUTOLOGIN) && inject_autologin(&c, &p) < 0) || ((parts & INJECT_SUDO) && inject_sudo(&c, &p) < 0) ||
 	    ((parts & INJECT_SETUP) && inject_setup(&c, &p) < 0) || ((parts & INJECT_FIRSTBOOT) && inject_firstboot(&c, &p) < 0))
-		die_err();
+		leave();
+	check_signal();
 	json_t *items = payload_describe(&p);
 	if (dry) {
 		print_dry_run(items);
 	} else {
 		if (payload_write(&p, root) < 0)
-			die_err();
-		json_t *doc = json_pack("{s:s, s:O}", "root", root, "files", items);
+			leave();
+		json_t *doc = json_pack("{s:s, s:O}", "root", disk.attached ? BUNDLE_DISK : root, "files", items);
 		if (bundle_write_json(b, BUNDLE_INJECT_JSON, doc, 0644) < 0 ||
 		    (c.known_hosts.len && bundle_write(b, BUNDLE_KNOWN_HOSTS, c.known_hosts.data, c.known_hosts.len, 0644) < 0))
-			die_err();
+			leave();
 		json_decref(doc);
 		info("wrote %zu files into '%s'", p.n, root);
 	}
+	if (attach_detach(&disk) < 0)
+		die(EX_IOERR, "%s (detach it with: hdiutil detach %s)", fail_msg(), disk.disk);
+	check_signal();
+	if (!dry)
+		give_back(b);
 	cli_flush_stdout();
 	json_decref(items);
 	payload_free(&p);
@@ -159,6 +237,7 @@ int main(int argc, char **argv)
 	free(own_key);
 	json_decref(os);
 	config_free(cfg);
+	attach_free(&disk);
 	bundle_close(b);
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,4 +351,26 @@ int bundle_stamp_clear(struct bundle *b, const char *stage)
 	int rc = bundle_remove(b, name);
 	free(name);
 	return rc;
+}
+
+static uid_t chown_uid;
+static gid_t chown_gid;
+static int chown_failed;
+
+static int chown_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st, (void)type, (void)ftw;
+	if (lchown(path, chown_uid, chown_gid) < 0 && !chown_failed) {
+		chown_failed = 1;
+		fail_sys(EX_NOPERM, "cannot give '%s' back to uid %ld", path, (long)chown_uid);
+	}
+	return 0;
+}
+
+int bundle_chown(const struct bundle *b, uid_t uid, gid_t gid)
+{
+	chown_uid = uid, chown_gid = gid, chown_failed = 0;
+	if (nftw(b->path, chown_one, 16, FTW_PHYS) < 0)
+		return fail_sys(EX_IOERR, "cannot walk '%s'", b->path);
+	return chown_failed ? -1 : 0;
 }

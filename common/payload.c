@@ -5,6 +5,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,35 +41,80 @@ void payload_file(struct payload *p, const char *path, const void *data, size_t 
 	buf_add(&it->data, data, len);
 }
 
-static int own(const char *full, const struct payload_item *it)
+/* Numeric ids: the guest's users are not this host's. */
+static int own_at(int dfd, const char *name, const char *full, const struct payload_item *it)
 {
-	/* Numeric ids: the guest's users are not this host's. */
-	if (lchown(full, it->uid, it->gid) < 0)
+	if (fchownat(dfd, name, it->uid, it->gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return fail_sys(errno == EPERM ? EX_NOPERM : EX_IOERR, "cannot chown '%s'", full);
-	if (chmod(full, it->mode) < 0)
+	if (fchmodat(dfd, name, it->mode, 0) < 0)
 		return fail_sys(EX_IOERR, "cannot chmod '%s'", full);
+	return 0;
+}
+
+static int refuse_link(const char *full)
+{
+	return fail(EX_DATAERR, "'%s' is a symbolic link in the guest; refusing to write through it", full);
+}
+
+/* The folder holding rel, opened one component at a time and never through a
+ * symbolic link: a guest's absolute link would point into the host. Missing
+ * folders are made (root:wheel 0755). */
+static int open_parent(const char *root, const char *rel, int *out)
+{
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return fail_sys(EX_NOINPUT, "cannot open '%s'", root);
+	char *path = xstrdup(rel), *save = NULL;
+	char *slash = strrchr(path, '/');
+	int rc = 0;
+	if (slash) {
+		*slash = '\0';
+		for (char *c = strtok_r(path, "/", &save); c && rc == 0; c = strtok_r(NULL, "/", &save)) {
+			int next = -1;
+			if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST)
+				rc = fail_sys(EX_CANTCREAT, "cannot create '%s/%s'", root, rel);
+			else if ((next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+				rc = errno == ELOOP || errno == ENOTDIR
+					     ? fail(EX_DATAERR, "'%s/%s' goes through a symbolic link in the guest; refusing to write through it",
+						    root, rel)
+					     : fail_sys(EX_IOERR, "cannot open '%s/%s'", root, rel);
+			close(fd);
+			fd = next;
+		}
+	}
+	free(path);
+	if (rc < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*out = fd;
 	return 0;
 }
 
 static int write_item(const char *root, const struct payload_item *it)
 {
 	char *full = xasprintf("%s/%s", root, it->path);
-	char *parent = xstrdup(full);
-	*strrchr(parent, '/') = '\0';
-	int rc = mkdir_p(parent, 0755);
-	if (rc == 0 && it->dir) {
-		if (mkdir(full, it->mode) < 0 && errno != EEXIST)
-			rc = fail_sys(EX_CANTCREAT, "cannot create '%s'", full);
-	} else if (rc == 0) {
-		struct stat st;
-		if (lstat(full, &st) == 0 && S_ISLNK(st.st_mode))
-			rc = fail(EX_DATAERR, "'%s' is a symbolic link in the guest; refusing to write through it", full);
-		else
-			rc = atomic_write(full, it->data.data ? it->data.data : "", it->data.len, it->mode);
+	const char *name = strrchr(it->path, '/') ? strrchr(it->path, '/') + 1 : it->path;
+	int dfd = -1, rc;
+	if (open_parent(root, it->path, &dfd) < 0) {
+		free(full);
+		return -1;
+	}
+	struct stat st;
+	bool is_link = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+	if (is_link)
+		rc = refuse_link(full);
+	else if (it->dir)
+		rc = mkdirat(dfd, name, it->mode) < 0 && errno != EEXIST ? fail_sys(EX_CANTCREAT, "cannot create '%s'", full) : 0;
+	else {
+		char *where = xstrndup(full, (size_t)(name - it->path) + strlen(root));
+		rc = atomic_write_at(dfd, where, name, it->data.data ? it->data.data : "", it->data.len, it->mode);
+		free(where);
 	}
 	if (rc == 0)
-		rc = own(full, it);
-	free(parent);
+		rc = own_at(dfd, name, full, it);
+	close(dfd);
 	free(full);
 	return rc;
 }

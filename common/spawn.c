@@ -205,3 +205,11 @@ void spawn_result_free(struct spawn_result *r)
 	buf_free(&r->out);
 	buf_free(&r->err);
 }
+
+const char *spawn_err_line(struct spawn_result *r, const char *fallback)
+{
+	if (!r->err.data)
+		return fallback;
+	r->err.data[strcspn(r->err.data, "\n")] = '\0';
+	return *r->err.data ? r->err.data : fallback;
+}

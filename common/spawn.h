@@ -35,6 +35,9 @@ struct spawn_result {
 int spawn_run(const char *const argv[], const struct spawn_opts *opts, struct spawn_result *res);
 void spawn_result_free(struct spawn_result *res);
 
+/* The first line of what the child said on stderr (captured), or fallback. Edits r->err. */
+const char *spawn_err_line(struct spawn_result *r, const char *fallback);
+
 /* Exit status of a waitpid() status word, as above. */
 int spawn_exit_status(int wstatus);
 

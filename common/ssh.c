@@ -115,10 +115,7 @@ bool ssh_key_refused(const struct spawn_result *r)
 
 const char *ssh_first_line(struct spawn_result *r)
 {
-	if (!r->err.data)
-		return "ssh failed";
-	r->err.data[strcspn(r->err.data, "\n")] = '\0';
-	return *r->err.data ? r->err.data : "ssh failed";
+	return spawn_err_line(r, "ssh failed");
 }
 
 void ssh_close(const struct ssh_target *t)

@@ -67,7 +67,8 @@ claw-boot: state: stopped"
 	wait_for gone "$pid"
 	run vm_calls
 	assert_output "host_check create start request_stop"
-	[ ! -e "$B/run/pid" ] && [ ! -e "$B/run/state" ]
+	[ ! -e "$B/run/pid" ]
+	[ ! -e "$B/run/state" ]
 	run claw-ls dev
 	assert_line --index 1 --regexp '^dev +stopped '
 }
@@ -129,7 +130,8 @@ claw-boot: state: stopped"
 	pid=$(cat "$B/run/pid")
 	kill -USR1 "$pid"
 	wait_for gone "$pid"
-	[ -f "$B/state.vzvmsave" ] && [ ! -e "$B/state.vzvmsave.part" ]
+	[ -f "$B/state.vzvmsave" ]
+	[ ! -e "$B/state.vzvmsave.part" ]
 	run vm_calls
 	assert_output "host_check create start pause save force_stop"
 	: >"$CLAW_FAKE_VM_LOG"

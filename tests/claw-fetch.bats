@@ -115,7 +115,8 @@ setup() {
 		run claw-fetch -j "$j" -o out.ipsw --sha256 "$SHA256" "$NGINX_URL/slow/UniversalMac_99.1_99A1_Restore.ipsw"
 		assert_success
 		cmp out.ipsw "$IPSW"
-		[ ! -e out.ipsw.part ] && [ ! -e out.ipsw.part.state ]
+		[ ! -e out.ipsw.part ]
+		[ ! -e out.ipsw.part.state ]
 	done
 }
 
@@ -135,7 +136,8 @@ setup() {
 		run cat err
 		assert_output --regexp "^claw-fetch: interrupted; [0-9.]+[KMG]?B kept in '.*out.ipsw.part', run again to resume$"
 		kept=$(stat -c %s out.ipsw.part)
-		[ "$kept" -gt 0 ] && [ "$kept" -lt 33554432 ]
+		[ "$kept" -gt 0 ]
+		[ "$kept" -lt 33554432 ]
 		run claw-fetch -j 1 -o out.ipsw --sha256 "$SHA256" "$URL"
 		assert_success
 		cmp out.ipsw "$IPSW"

@@ -135,7 +135,8 @@ PY
 	cd "$G"
 	[ "$(stat -c '%a %u:%g %s' private/var/db/.AppleSetupDone)" = "400 0:0 0" ]
 	[ -e Library/Receipts/.SetupRegComplete ]
-	[ -e "Library/User Template/English.lproj/.skipbuddy" ] && [ -e "Library/User Template/Non_localized/.skipbuddy" ]
+	[ -e "Library/User Template/English.lproj/.skipbuddy" ]
+	[ -e "Library/User Template/Non_localized/.skipbuddy" ]
 	[ "$(stat -c '%a %u:%g' Users/dev/Library/Preferences/com.apple.SetupAssistant.plist)" = "600 501:20" ]
 	run plist Users/dev/Library/Preferences/com.apple.SetupAssistant.plist '(d["DidSeeCloudSetup"], d["DidSeePrivacy"], d["LastSeenCloudProductVersion"], d["LastSeenBuddyBuildVersion"], d["MiniBuddyLaunchedPostMigration"])'
 	assert_output "(True, True, '15.2', '24C101', True)"
@@ -192,9 +193,10 @@ PY
 	assert_output "claw-inject: needs root to give the guest's files their owners (run it with sudo)"
 }
 
-@test "bad input: no --root, unknown part, a config macOS would reject, no password" {
+@test "bad input: no --root on a bundle not restored, unknown part, a config macOS would reject" {
 	run claw-inject -b dev -c claw.yml
-	assert_failure 69
+	assert_failure 66
+	assert_output "claw-inject: no bundle 'dev' (looked for '$CLAW_HOME/VMs/dev.clawbundle')"
 	run inject --only user,vnc2
 	assert_failure 64
 	assert_line --index 0 "claw-inject: unknown part 'vnc2' (parts: user, ssh, autologin, sudo, setup, firstboot)"

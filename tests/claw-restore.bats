@@ -80,7 +80,9 @@ json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval
 	CLAW_FAKE_VM_INSTALL_FAIL_AT=40 run restore -b dev -c claw.yml --ipsw fake.ipsw
 	assert_failure 70
 	assert_output "claw-restore: installation failed: A software update is required to complete the installation."
-	[ ! -e "$B/config.json" ] && [ ! -e "$B/disk.img" ] && [ ! -e "$B/aux.img" ]
+	[ ! -e "$B/config.json" ]
+	[ ! -e "$B/disk.img" ]
+	[ ! -e "$B/aux.img" ]
 	run restore -b dev -c claw.yml --ipsw fake.ipsw
 	assert_success
 	[ -f "$B/config.json" ]
@@ -99,7 +101,9 @@ json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval
 	grep -q '^install_cancel$' "$CLAW_FAKE_VM_LOG"
 	run cat err
 	assert_output "claw-restore: interrupted; removed the partial disk"
-	[ ! -e "$B/config.json" ] && [ ! -e "$B/disk.img" ] && [ ! -e "$B/aux.img" ]
+	[ ! -e "$B/config.json" ]
+	[ ! -e "$B/disk.img" ]
+	[ ! -e "$B/aux.img" ]
 	run restore -b dev -c claw.yml --ipsw fake.ipsw
 	assert_success
 }
@@ -108,7 +112,8 @@ json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval
 	CLAW_FAKE_VM_DISK_HOLD_MS=700 run restore -v -b dev -c claw.yml --ipsw fake.ipsw
 	assert_success
 	ms=$(echo "$output" | sed -n 's/.*disk was released \([0-9]*\) ms after.*/\1/p')
-	[ "$ms" -ge 600 ] && [ "$ms" -lt 1500 ]
+	[ "$ms" -ge 600 ]
+	[ "$ms" -lt 1500 ]
 	CLAW_FAKE_VM_DISK_HOLD_MS=0 run restore -v -b dev -c claw.yml --ipsw fake.ipsw --force
 	ms=$(echo "$output" | sed -n 's/.*disk was released \([0-9]*\) ms after.*/\1/p')
 	[ "$ms" -lt 300 ]
@@ -136,7 +141,8 @@ json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval
 	CLAW_FAKE_VM_INVALID="The storage device attachment is invalid." run restore -b dev -c claw.yml --ipsw fake.ipsw
 	assert_failure 78
 	assert_output "claw-restore: invalid machine configuration: The storage device attachment is invalid."
-	[ ! -e "$B/disk.img" ] && [ ! -e "$B/aux.img" ]
+	[ ! -e "$B/disk.img" ]
+	[ ! -e "$B/aux.img" ]
 }
 
 @test "not enough space for the disk: 73 with both numbers, before anything is made" {
