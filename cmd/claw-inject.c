@@ -165,7 +165,7 @@ static void print_dry_run(json_t *items)
 
 int main(int argc, char **argv)
 {
-	const char *bundle_arg = NULL, *config_path = NULL, *root = NULL, *only = "user,ssh,autologin,sudo,setup,firstboot";
+	const char *bundle_arg = NULL, *config_path = NULL, *root = NULL, *only = "user,ssh,vnc,autologin,sudo,setup,firstboot";
 	bool dry = false;
 	int opt, parts;
 	cli_init(argv[0], usage);
@@ -208,6 +208,7 @@ int main(int argc, char **argv)
 	c.os_build = json_string_value(json_object_get(os, "build"));
 	struct payload p = { NULL, 0 };
 	if (((parts & INJECT_USER) && inject_user(&c, &p) < 0) || ((parts & INJECT_SSH) && inject_ssh(&c, &p) < 0) ||
+	    ((parts & INJECT_VNC) && inject_vnc(&c, &p) < 0) ||
 	    ((parts & INJECT_AUTOLOGIN) && inject_autologin(&c, &p) < 0) || ((parts & INJECT_SUDO) && inject_sudo(&c, &p) < 0) ||
 	    ((parts & INJECT_SETUP) && inject_setup(&c, &p) < 0) || ((parts & INJECT_FIRSTBOOT) && inject_firstboot(&c, &p) < 0))
 		leave();

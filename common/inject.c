@@ -20,7 +20,7 @@ int inject_parts(const char *list, int *mask)
 {
 	static const struct { const char *name; int bit; } parts[] = {
 		{ "user", INJECT_USER }, { "ssh", INJECT_SSH }, { "autologin", INJECT_AUTOLOGIN }, { "sudo", INJECT_SUDO },
-		{ "setup", INJECT_SETUP }, { "firstboot", INJECT_FIRSTBOOT },
+		{ "setup", INJECT_SETUP }, { "firstboot", INJECT_FIRSTBOOT }, { "vnc", INJECT_VNC },
 	};
 	*mask = 0;
 	char *copy = xstrdup(list), *save = NULL;
@@ -31,7 +31,7 @@ int inject_parts(const char *list, int *mask)
 			if (!strcmp(t, parts[i].name))
 				bit = parts[i].bit;
 		if (!bit)
-			rc = fail(EX_USAGE, "unknown part '%s' (parts: user, ssh, autologin, sudo, setup, firstboot)", t);
+			rc = fail(EX_USAGE, "unknown part '%s' (parts: user, ssh, vnc, autologin, sudo, setup, firstboot)", t);
 		*mask |= bit;
 	}
 	free(copy);
@@ -98,14 +98,24 @@ int inject_user(struct inject_ctx *c, struct payload *p)
 	return rc;
 }
 
-/* The launchd override that turns Remote Login on: com.openssh.sshd = false, other keys kept. */
-static int launchd_enable_sshd(struct inject_ctx *c, struct payload *p)
+/* A dictionary this run already means to write, else the guest's: two parts may
+ * each set a key in one file (disabled.plist), and neither may lose the other's. */
+static plist_t pending_dict(struct inject_ctx *c, struct payload *p, const char *rel)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (!strcmp(p->items[i].path, rel))
+			return plistx_parse(p->items[i].data.data, p->items[i].data.len, rel);
+	return guest_dict(c, rel);
+}
+
+/* launchd's override: label = false enables a daemon; the guest's other keys are kept. */
+static int launchd_enable(struct inject_ctx *c, struct payload *p, const char *label)
 {
 	const char *rel = "private/var/db/com.apple.xpc.launchd/disabled.plist";
-	plist_t d = guest_dict(c, rel);
+	plist_t d = pending_dict(c, p, rel);
 	if (!d)
 		return -1;
-	plist_dict_set_item(d, "com.openssh.sshd", plist_new_bool(0));
+	plist_dict_set_item(d, label, plist_new_bool(0));
 	size_t n;
 	char *bin = plistx_to_bin(d, &n);
 	payload_file(p, rel, bin, n, ROOT, WHEEL, 0644);
@@ -171,7 +181,7 @@ static const char backup_sshd[] =
 
 int inject_ssh(struct inject_ctx *c, struct payload *p)
 {
-	if (launchd_enable_sshd(c, p) < 0)
+	if (launchd_enable(c, p, "com.openssh.sshd") < 0)
 		return -1;
 	static const char *const types[] = { "rsa", "ecdsa", "ed25519" };
 	for (size_t i = 0; i < 3; i++)
@@ -337,6 +347,28 @@ int inject_setup(struct inject_ctx *c, struct payload *p)
 	return 0;
 }
 
+/* ---- VNC: Screen Sharing for VNC clients, with the password claw.yml gives ---- */
+
+int inject_vnc(struct inject_ctx *c, struct payload *p)
+{
+	const char *pw = c->cfg->access.vnc_password;
+	if (!pw)
+		return 0;
+	char line[34];
+	vncsettings_encode(pw, line);
+	payload_file(p, "Library/Preferences/com.apple.VNCSettings.txt", line, 33, ROOT, WHEEL, 0600);
+	secure_zero(line, sizeof line);
+	const char *rel = "Library/Preferences/com.apple.RemoteManagement.plist";
+	plist_t rm = guest_dict(c, rel);
+	if (!rm)
+		return -1;
+	/* Legacy VNC: a plain VNC client with the password, no request to the logged-in user. */
+	plist_dict_set_item(rm, "VNCLegacyConnectionsEnabled", plist_new_bool(1));
+	plist_dict_set_item(rm, "ScreenSharingReqPermEnabled", plist_new_bool(0));
+	add_plist(p, rel, rm, ROOT, WHEEL, 0644);
+	return launchd_enable(c, p, "com.apple.screensharing");
+}
+
 /* ---- first boot: what only the running guest can do, then PROVISIONING_READY ---- */
 
 static const char firstboot_body[] =
@@ -358,6 +390,10 @@ static const char firstboot_body[] =
 	"dseditgroup -o checkmember -m \"$user\" admin >/dev/null 2>&1 || dseditgroup -o edit -a \"$user\" -t user admin\n"
 	"systemsetup -setremotelogin on\n"
 	"launchctl enable system/com.openssh.sshd\n"
+	"if [ -f /Library/Preferences/com.apple.VNCSettings.txt ]; then\n"
+	"\tlaunchctl enable system/com.apple.screensharing\n"
+	"\tlaunchctl bootstrap system /System/Library/LaunchDaemons/com.apple.screensharing.plist 2>/dev/null || true\n"
+	"fi\n"
 	"if [ -d \"/Users/$user/.ssh\" ]; then\n"
 	"\tchown -R 501:20 \"/Users/$user/.ssh\"\n"
 	"\tchmod 700 \"/Users/$user/.ssh\"\n"

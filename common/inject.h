@@ -1,7 +1,7 @@
 /* inject: what claw writes into a guest's Data volume, part by part — the user
  * (dslocal record, admin group, home), SSH (launchd override, host keys,
- * authorized_keys), auto-login (kcpassword, loginwindow), sudo and the Setup
- * Assistant's offline layers — as payload
+ * authorized_keys), VNC (Screen Sharing), auto-login (kcpassword, loginwindow),
+ * sudo and the Setup Assistant's offline layers — as payload
  * items with owners and modes. Reads what the guest already has, so a rerun
  * writes the same tree. Never prints. */
 #ifndef CLAW_INJECT_H
@@ -18,7 +18,8 @@ enum {
 	INJECT_SUDO = 8,
 	INJECT_SETUP = 16,
 	INJECT_FIRSTBOOT = 32,
-	INJECT_ALL = 63,
+	INJECT_VNC = 64,
+	INJECT_ALL = 127,
 };
 
 /* "user,ssh,..." into a mask; -1 (EX_USAGE) naming an unknown part. */
@@ -38,6 +39,8 @@ int inject_autologin(struct inject_ctx *c, struct payload *p);
 int inject_sudo(struct inject_ctx *c, struct payload *p);
 int inject_setup(struct inject_ctx *c, struct payload *p);
 int inject_firstboot(struct inject_ctx *c, struct payload *p);
+/* Screen Sharing with the VNC password; nothing when claw.yml has none. */
+int inject_vnc(struct inject_ctx *c, struct payload *p);
 
 /* The SkipSetupItems keys claw writes: the ones Apple's list marks as available on macOS. */
 extern const char *const inject_skip_keys[];

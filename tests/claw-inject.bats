@@ -199,7 +199,7 @@ PY
 	assert_output "claw-inject: no bundle 'dev' (looked for '$CLAW_HOME/VMs/dev.clawbundle')"
 	run inject --only user,vnc2
 	assert_failure 64
-	assert_line --index 0 "claw-inject: unknown part 'vnc2' (parts: user, ssh, autologin, sudo, setup, firstboot)"
+	assert_line --index 0 "claw-inject: unknown part 'vnc2' (parts: user, ssh, vnc, autologin, sudo, setup, firstboot)"
 	printf 'access:\n  username: "a;b"\n' >bad.yml
 	run claw-inject -b dev -c bad.yml --root "$G"
 	assert_failure 78
@@ -239,4 +239,35 @@ PY
 	assert_line "dseditgroup -o edit -a dev -t user admin"
 	assert_line "systemsetup -setremotelogin on"
 	assert_line "launchctl bootout system/com.claw.firstboot"
+}
+
+@test "vnc: Screen Sharing on with the VNC password, launchd's other overrides kept" {
+	mkdir -p "$G/private/var/db/com.apple.xpc.launchd"
+	python3 -c 'import plistlib,sys; plistlib.dump({"com.example.kept": True}, open(sys.argv[1],"wb"), fmt=plistlib.FMT_BINARY)' \
+		"$G/private/var/db/com.apple.xpc.launchd/disabled.plist"
+	CLAW_VNC_PASSWORD=vncpass1 run inject
+	assert_success
+	f=$G/Library/Preferences/com.apple.VNCSettings.txt
+	[ "$(stat -c '%a %u:%g' "$f")" = "600 0:0" ]
+	# Decoded here independently: the first 8 bytes, zero-padded to 16, XOR the ARD key.
+	run python3 -c '
+import sys
+k = bytes.fromhex("1734516E8BA8C5E2FF1C39567390ADCA")
+line = open(sys.argv[1]).read()
+assert line.endswith("\n") and len(line) == 33, repr(line)
+print(bytes(a ^ b for a, b in zip(bytes.fromhex(line.strip()), k)).rstrip(b"\0").decode())' "$f"
+	assert_output vncpass1
+	run plist "$G/Library/Preferences/com.apple.RemoteManagement.plist" 'd["VNCLegacyConnectionsEnabled"], d["ScreenSharingReqPermEnabled"]'
+	assert_output "(True, False)"
+	run plist "$G/private/var/db/com.apple.xpc.launchd/disabled.plist" 'sorted(d.items())'
+	assert_output "[('com.apple.screensharing', False), ('com.example.kept', True), ('com.openssh.sshd', False)]"
+	grep -q 'launchctl enable system/com.apple.screensharing' "$G/Library/Scripts/claw-firstboot.sh"
+}
+
+@test "vnc: nothing when claw.yml has no VNC password; one over 8 characters is refused (78)" {
+	run inject --only vnc
+	assert_success
+	[ ! -e "$G/Library/Preferences/com.apple.VNCSettings.txt" ]
+	CLAW_VNC_PASSWORD=longerthan8 run inject --only vnc
+	assert_failure 78
 }

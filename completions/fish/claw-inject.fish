@@ -3,7 +3,7 @@ complete -c claw-inject -f
 complete -c claw-inject -s b -l bundle -x -d "the bundle" -a "(__claw_bundles)"
 complete -c claw-inject -s c -l config -r -F -d "this claw.yml"
 complete -c claw-inject -l root -x -a "(__fish_complete_directories)" -d "the Data volume root"
-complete -c claw-inject -l only -x -a "user ssh autologin sudo setup firstboot" -d "parts"
+complete -c claw-inject -l only -x -a "user ssh vnc autologin sudo setup firstboot" -d "parts"
 complete -c claw-inject -l dry-run -d "list, write nothing"
 complete -c claw-inject -s q -l quiet -d "only errors"
 complete -c claw-inject -s v -l verbose -d "say more"
