@@ -89,10 +89,23 @@ _Noreturn static void wait_for_child(pid_t child, int fd)
 	exit(spawn_exit_status(ws));
 }
 
+/* A daemon must not hold its caller's descriptors (a test runner's fd 3, a pipe
+ * someone waits on to close). Everything claw-boot itself opened is close-on-exec;
+ * what is not was inherited, and goes. */
+static void close_inherited(void)
+{
+	long max = sysconf(_SC_OPEN_MAX);
+	for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++) {
+		int flags = fcntl(fd, F_GETFD);
+		if (flags >= 0 && !(flags & FD_CLOEXEC))
+			close(fd);
+	}
+}
+
 static void detach(struct bundle *b)
 {
 	int p[2];
-	if (pipe(p) < 0)
+	if (pipe(p) < 0 || fcntl(p[0], F_SETFD, FD_CLOEXEC) < 0 || fcntl(p[1], F_SETFD, FD_CLOEXEC) < 0)
 		die(EX_OSERR, "cannot make a pipe: %s", strerror(errno));
 	fflush(NULL);
 	pid_t child = fork();
@@ -104,6 +117,7 @@ static void detach(struct bundle *b)
 	}
 	close(p[0]);
 	parent_pipe = p[1];
+	close_inherited();
 	setsid();
 	if (run_set_pid(b, getpid()) < 0)
 		die_err();

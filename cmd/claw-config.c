@@ -1,11 +1,14 @@
 /* claw-config: read claw.yml for programs and people.
  *
  * check validates; get prints one value; dump prints the effective config with
- * defaults filled in and secrets masked. Without -c (or -b), the built-in default.
+ * defaults filled in and secrets masked; digest prints one SHA-256 over some keys'
+ * values (secrets included, in the hash only) and some files' bytes: what the
+ * driver's stamps and a Makefile compare. Without -c (or -b), the built-in default.
  * Exit: 0 ok, 1 the key is unset, 64 usage, 66 no such file, 78 bad config. */
 #include "bundle.h"
 #include "cli.h"
 #include "config.h"
+#include "digest.h"
 #include "log.h"
 #include "util.h"
 
@@ -17,6 +20,7 @@ static const char usage[] =
 	"usage: claw-config [-qv] [-b BUNDLE | -c FILE] check\n"
 	"       claw-config [-qv] [-b BUNDLE | -c FILE] get [--json] KEY\n"
 	"       claw-config [-qv] [-b BUNDLE | -c FILE] dump [--json]\n"
+	"       claw-config [-qv] [-b BUNDLE | -c FILE] digest KEY|@FILE...\n"
 	"       claw-config -h | --version\n";
 
 static const struct option options[] = {
@@ -91,6 +95,48 @@ static int do_dump(const struct claw_config *cfg, int json)
 	return 0;
 }
 
+/* The value at a dotted key in the unmasked tree: a secret's change must change the digest. */
+static json_t *value_at(json_t *tree, const char *key)
+{
+	char *k = xstrdup(key), *save = NULL;
+	json_t *v = tree;
+	for (char *part = strtok_r(k, ".", &save); part && v; part = strtok_r(NULL, ".", &save))
+		v = json_object_get(v, part);
+	free(k);
+	return v;
+}
+
+static int do_digest(const struct claw_config *cfg, char **items, int n)
+{
+	json_t *tree = config_json(cfg, false), *probe;
+	struct digest *d = digest_new(DIGEST_SHA256);
+	char hex[DIGEST_HEX_MAX];
+	for (int i = 0; i < n; i++) {
+		digest_update(d, items[i], strlen(items[i]) + 1);
+		if (items[i][0] == '@') {
+			/* A file's own digest stands for it; a missing one is its own distinct input. */
+			if (digest_file_hex(DIGEST_SHA256, items[i] + 1, hex) < 0)
+				snprintf(hex, sizeof hex, "missing");
+			digest_update(d, hex, strlen(hex) + 1);
+			continue;
+		}
+		if (config_lookup(cfg, items[i], &probe) < 0)
+			cli_usage_error("%s", fail_msg());
+		json_decref(probe);
+		json_t *v = value_at(tree, items[i]);
+		char *text = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+		digest_update(d, text ? text : "unset", strlen(text ? text : "unset") + 1);
+		if (text)
+			secure_zero(text, strlen(text));
+		free(text);
+	}
+	digest_final_hex(d, hex);
+	digest_free(d);
+	json_decref(tree);
+	puts(hex);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *bundle_arg = NULL, *config_path = NULL;
@@ -111,11 +157,13 @@ int main(int argc, char **argv)
 	const char *cmd = argv[0];
 	if (bundle_arg && config_path)
 		cli_usage_error("-b and -c both name a config; give one");
-	if (!strcmp(cmd, "get") ? argc != 2 : argc != 1)
-		cli_usage_error(!strcmp(cmd, "get") ? "get takes one KEY" : "too many arguments");
-	if (strcmp(cmd, "check") && strcmp(cmd, "get") && strcmp(cmd, "dump"))
+	bool digest = !strcmp(cmd, "digest");
+	if (strcmp(cmd, "check") && strcmp(cmd, "get") && strcmp(cmd, "dump") && !digest)
 		cli_usage_error("unknown command '%s'", cmd);
-	if (json && !strcmp(cmd, "check"))
+	if (digest ? argc < 2 : !strcmp(cmd, "get") ? argc != 2 : argc != 1)
+		cli_usage_error(digest ? "digest takes KEY or @FILE arguments" :
+				!strcmp(cmd, "get") ? "get takes one KEY" : "too many arguments");
+	if (json && (!strcmp(cmd, "check") || digest))
 		cli_usage_error("--json goes with get or dump");
 
 	struct bundle *b = NULL;
@@ -129,6 +177,8 @@ int main(int argc, char **argv)
 		rc = do_get(cfg, argv[1], json);
 	else if (!strcmp(cmd, "dump"))
 		rc = do_dump(cfg, json);
+	else if (digest)
+		rc = do_digest(cfg, argv + 1, argc - 1);
 	else if (cfg->vm.cpu != cfg->vm.cpu_requested)
 		info("vm.cpu %d is more than this host's %d cores; %d will be used", cfg->vm.cpu_requested, cfg->vm.cpu,
 		     cfg->vm.cpu);

@@ -198,6 +198,11 @@ int main(int argc, char **argv)
 	struct bundle *b;
 	if (bundle_open(bundle_arg, ipsw_arg ? BUNDLE_CREATE : 0, &b) < 0 || bundle_lock(b, true) < 0)
 		die_err();
+	if (bundle_has(b, BUNDLE_VMCONFIG) && !force && !renew) {
+		info("'%s' is already restored (--force to start over)", bundle_name(b));
+		bundle_close(b);
+		return 0;
+	}
 	pid_t pid;
 	if (run_alive(b, &pid))
 		die(EX_TEMPFAIL, "'%s' is running (pid %ld); stop it first (claw stop %s)", bundle_name(b), (long)pid,
@@ -205,11 +210,6 @@ int main(int argc, char **argv)
 	if (renew) {
 		if (reidentify(b) < 0)
 			die_err();
-		bundle_close(b);
-		return 0;
-	}
-	if (bundle_has(b, BUNDLE_VMCONFIG) && !force) {
-		info("'%s' is already restored (--force to start over)", bundle_name(b));
 		bundle_close(b);
 		return 0;
 	}

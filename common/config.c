@@ -821,7 +821,12 @@ static int finish(struct walk *w, json_t *user, struct claw_config **out)
 
 int config_load_string(const char *text, size_t len, const char *name, struct claw_config **out)
 {
-	/* Paths in the config are relative to its own folder, stored absolute for every later reader. */
+	const char *orig_name = name; /* messages name the file as the user gave it */
+	/* Paths in the config are relative to its own folder, stored absolute for every later reader.
+	 * A symbolic link to a config (a bundle's claw.yml) means the folder of the file it names. */
+	char *real = realpath(name, NULL);
+	if (real)
+		name = real;
 	const char *slash = strrchr(name, '/');
 	char *rel = slash ? (slash == name ? xstrdup("/") : xstrndup(name, (size_t)(slash - name))) : xstrdup(".");
 	char *dir = realpath(rel, NULL);
@@ -829,6 +834,8 @@ int config_load_string(const char *text, size_t len, const char *name, struct cl
 		dir = rel;
 	else
 		free(rel);
+	if (real)
+		name = orig_name;
 	struct walk w = { name, dir, NULL, json_object() };
 	json_t *user = NULL;
 	int rc = parse_document(&w, text, len, &user);
@@ -837,6 +844,7 @@ int config_load_string(const char *text, size_t len, const char *name, struct cl
 	json_decref(user);
 	json_decref(w.marks);
 	free(dir);
+	free(real);
 	return rc;
 }
 

@@ -17,6 +17,8 @@
  *   CLAW_FAKE_VM_IGNORE_STOP=1      the guest ignores a stop request
  *   CLAW_FAKE_VM_SHUTDOWN_AFTER=S   the guest shuts itself down after S seconds
  *   CLAW_FAKE_VM_CRASH_AFTER=S      the machine stops with an error after S seconds
+ *   CLAW_FAKE_VM_LEASES=FILE, CLAW_FAKE_VM_IP=ADDR   on start, the guest gets a DHCP
+ *                                   lease in FILE as macOS's bootpd writes one
  * An .ipsw whose first line is "claw-fake-ipsw" may carry version=, build=,
  * min_cpu=, min_ram= lines; any other file reads as macOS 15.2 (24C101). */
 #include "vm.h"
@@ -24,6 +26,7 @@
 #include "util.h"
 #include "vmevents.h"
 #include "atomic.h"
+#include "leases.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -318,6 +321,23 @@ static void console_line(struct vm *vm, const char *line)
 	}
 }
 
+/* What bootpd appends when a guest asks for an address: the MAC without leading zeros. */
+static void dhcp_lease(const struct vm *vm)
+{
+	const char *file = getenv("CLAW_FAKE_VM_LEASES"), *ip = getenv("CLAW_FAKE_VM_IP");
+	struct mac m;
+	if (!file || !ip || !mac_parse(vm->spec.mac, &m))
+		return;
+	char hw[32];
+	snprintf(hw, sizeof hw, "%x:%x:%x:%x:%x:%x", m.b[0], m.b[1], m.b[2], m.b[3], m.b[4], m.b[5]);
+	FILE *f = fopen(file, "a");
+	if (!f)
+		return;
+	fprintf(f, "{\n\tname=claw-guest\n\tip_address=%s\n\thw_address=1,%s\n\tidentifier=1,%s\n\tlease=0x%lx\n}\n", ip,
+		hw, hw, (unsigned long)time(NULL) + 86400);
+	fclose(f);
+}
+
 static void arm_guest_timers(struct vm *vm)
 {
 	long shutdown = env_long("CLAW_FAKE_VM_SHUTDOWN_AFTER", -1), crash = env_long("CLAW_FAKE_VM_CRASH_AFTER", -1);
@@ -340,6 +360,7 @@ int vm_start(struct vm *vm, bool recovery)
 	vm->state = F_RUNNING;
 	pthread_mutex_unlock(&vm->mu);
 	console_line(vm, recovery ? "claw-fake guest: booting macOS Recovery\n" : "claw-fake guest: booting macOS\n");
+	dhcp_lease(vm);
 	arm_guest_timers(vm);
 	return 0;
 }
