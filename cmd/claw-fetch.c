@@ -328,8 +328,9 @@ int main(int argc, char **argv)
 			*slash = '\0';
 		else
 			strcpy(destdir, ".");
-		if (mkdir_p(destdir, 0755) < 0)
-			die_err();
+		if (mkdir_p(destdir, 0755) < 0 || cache_lock(job.dest) < 0)
+			die(stop_signal ? 128 + stop_signal : fail_code(), "%s", fail_msg());
+		atexit(cache_unlock); /* every way out, die() included, lets the next fetch in */
 		if (!cache_hit(job.dest, alg, want, rec)) {
 			job.part = xasprintf("%s.part", job.dest);
 			int64_t size = learn_size(rec, url);

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -221,4 +223,55 @@ int cache_prune(const char *dir, json_t **removed)
 	json_decref(used);
 	*removed = gone;
 	return rc;
+}
+
+static char *lock_path;
+static int lock_fd = -1;
+
+static bool same_file(int fd, const char *path)
+{
+	struct stat a, b;
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+int cache_lock(const char *dest)
+{
+	char *path = xasprintf("%s.lock", dest);
+	bool told = false;
+	for (;;) {
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			fail_sys(EX_CANTCREAT, "cannot create '%s'", path);
+			free(path);
+			return -1;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			if (!told)
+				info("waiting for another claw-fetch of '%s'", dest);
+			told = true;
+			if (flock(fd, LOCK_EX) < 0) { /* EINTR: a signal the caller acts on */
+				fail_sys(EX_TEMPFAIL, "cannot lock '%s'", path);
+				close(fd);
+				free(path);
+				return -1;
+			}
+		}
+		if (same_file(fd, path)) {
+			lock_path = path;
+			lock_fd = fd;
+			return fd;
+		}
+		close(fd); /* the holder finished and removed it: lock the one there now */
+	}
+}
+
+void cache_unlock(void)
+{
+	if (lock_fd < 0)
+		return;
+	unlink(lock_path);
+	close(lock_fd);
+	free(lock_path);
+	lock_fd = -1;
+	lock_path = NULL;
 }

@@ -21,4 +21,11 @@ int cache_list(const char *dir, json_t **out);
 /* Remove partial downloads and IPSWs no bundle's restore.ipsw points at; the removed paths in *removed. */
 int cache_prune(const char *dir, json_t **removed);
 
+/* Hold DEST.lock while a download makes DEST, so two fetches of one image (make -j2,
+ * two shells) do not both write its .part: the second waits, then finds a cache hit.
+ * The holder removes the file when done (cache_unlock, also from exit paths); a waiter
+ * that then wins a lock on a removed file takes the new one instead. */
+int cache_lock(const char *dest);
+void cache_unlock(void);
+
 #endif

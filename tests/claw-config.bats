@@ -306,3 +306,32 @@ bad() {
 	assert_failure 74
 	assert_output "claw-config: cannot write to standard output"
 }
+
+@test "digest: one SHA-256 that changes exactly when a named key or file does" {
+	printf 'tools:\n  packages: [jq]\nvm:\n  cpu: 2\n' >d.yml
+	run claw-config -c d.yml digest tools @missing.json
+	assert_success
+	assert_output --regexp '^[0-9a-f]{64}$'
+	first=$output
+	run claw-config -c d.yml digest tools @missing.json
+	assert_output "$first"
+	sed -i 's/cpu: 2/cpu: 1/' d.yml # not a named key: the same digest
+	run claw-config -c d.yml digest tools @missing.json
+	assert_output "$first"
+	echo '{}' >missing.json # a file that appears is a change
+	run claw-config -c d.yml digest tools @missing.json
+	refute_output "$first"
+	second=$output
+	sed -i 's/\[jq\]/[jq, rg]/' d.yml
+	run claw-config -c d.yml digest tools @missing.json
+	refute_output "$second"
+	# A secret changes the digest, and never shows in it.
+	a=$(CLAW_PASSWORD=one claw-config -c d.yml digest access)
+	b=$(CLAW_PASSWORD=two claw-config -c d.yml digest access)
+	[ "$a" != "$b" ]
+	run claw-config -c d.yml digest vm.nope
+	assert_failure 64
+	assert_line --index 0 "claw-config: unknown key 'vm.nope'"
+	run claw-config -c d.yml digest
+	assert_failure 64
+}

@@ -17,7 +17,7 @@ E2E_USER=clawe2e
 setup_file() {
 	unshare -m --propagation private true 2>/dev/null || skip "cannot make a private mount namespace here"
 	command -v useradd >/dev/null || skip "no useradd"
-	export E2E=$BATS_FILE_TMPDIR
+	export E2E=$BATS_FILE_TMPDIR KEYS_CMD=
 	# The machine's image, served with a catalog that names it, its digest looked up by URL.
 	mkdir -p "$E2E/www"
 	printf 'claw-fake-ipsw\nversion=26.6\nbuild=25G72\nmin_cpu=2\nmin_ram=4294967296\n' >"$E2E/www/fake.ipsw"
@@ -43,11 +43,16 @@ setup_file() {
 		skip "something already listens on 127.0.0.2:22"
 	fi
 	mkdir -p "$E2E/sshd" /run/sshd
+	# sshd runs an AuthorizedKeysCommand only from a path no one else can write: not under /tmp.
+	KEYS_CMD=/run/sshd/claw-e2e-keys.$$
+	install -m 0755 "$TOP/tests/helpers/e2e-keys" "$KEYS_CMD"
 	cat >"$E2E/sshd/sshd_config" <<CONF
 Port 22
 ListenAddress 127.0.0.2
 HostKey $DATA/private/etc/ssh/ssh_host_ed25519_key
-AuthorizedKeysFile $DATA/Users/%u/.ssh/authorized_keys
+AuthorizedKeysFile none
+AuthorizedKeysCommand $KEYS_CMD %u $DATA $E2E/home/VMs
+AuthorizedKeysCommandUser root
 PermitRootLogin prohibit-password
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -87,12 +92,12 @@ YML
 teardown_file() {
 	[ -n "${E2E:-}" ] || return 0
 	for b in "$E2E"/home/VMs/*.clawbundle; do
-		[ -s "$b/run/pid" ] && kill -KILL "$(cat "$b/run/pid")" 2>/dev/null
+		if [ -s "$b/run/pid" ]; then kill -KILL "$(cat "$b/run/pid")" 2>/dev/null || true; fi
 	done
-	[ -f "$E2E/sshd/sshd.pid" ] && kill "$(cat "$E2E/sshd/sshd.pid")" 2>/dev/null
+	if [ -f "$E2E/sshd/sshd.pid" ]; then kill "$(cat "$E2E/sshd/sshd.pid")" 2>/dev/null || true; fi
 	nginx_stop
-	userdel -f "$E2E_USER" 2>/dev/null
-	return 0
+	rm -f "${KEYS_CMD:-}"
+	userdel -f "$E2E_USER" 2>/dev/null || true
 }
 
 setup() {
@@ -231,4 +236,32 @@ $output"
 	run claw stop e2e
 	assert_failure 66
 	assert_output "claw: no bundle 'e2e' (looked for '$B')"
+}
+
+@test "share/claw/examples/Makefile: two machines under make -j2; an edited tools: list reruns only provision and verify" {
+	touch "$E2E/allow-bundle-keys" # see tests/helpers/e2e-keys
+	unset MAKEFLAGS MFLAGS MAKELEVEL # not the outer `make -s check`'s: the recipes must echo
+	mkdir -p mk
+	cd mk
+	sed 's/^name: e2e/name: dev/; s|ssh_key: mykey.pub|ssh_key: ../mykey.pub|' ../claw.yml >dev.yml
+	sed 's/^name: e2e/name: ci/; s|ssh_key: mykey.pub|ssh_key: ../mykey.pub|' ../claw.yml >ci.yml
+	run unshare -m --propagation private make -j2 -f "$TOP/share/claw/examples/Makefile"
+	assert_success
+	for m in dev ci; do
+		[ -f "$CLAW_HOME/VMs/$m.clawbundle/manifest.json" ] || fail "no manifest for $m: $output"
+		[ "$(cat "$CLAW_HOME/VMs/$m.clawbundle/run/state")" = running ]
+	done
+	# Both machines, one download: a single IPSW in the cache.
+	[ "$(find "$CLAW_HOME/Cache" -name '*.ipsw' | wc -l)" = 1 ]
+	run unshare -m --propagation private make -f "$TOP/share/claw/examples/Makefile"
+	assert_success
+	refute_output --partial claw-
+	sed -i 's/echo provisioned/echo provisioned again/' dev.yml # a custom step: part of tools:
+	run unshare -m --propagation private make -f "$TOP/share/claw/examples/Makefile"
+	assert_success
+	made=$output
+	run grep -o '^claw-[a-z]* -b [^ ]*' <<<"$output"
+	assert_output "claw-provision -b $CLAW_HOME/VMs/dev.clawbundle
+claw-verify -b $CLAW_HOME/VMs/dev.clawbundle" || fail "make said: $made; dev.yml: $(cat dev.yml)"
+	for m in dev ci; do claw stop "$m"; done
 }

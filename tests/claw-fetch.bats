@@ -300,3 +300,19 @@ this is not a record"
 	run claw-fetch <<<'{"url": 5'
 	assert_failure 65
 }
+
+@test "two fetches of one image at once (make -j2): one downloads, the other waits and finds it cached" {
+	slow=$NGINX_URL/slow/UniversalMac_99.1_99A1_Restore.ipsw
+	claw-fetch -v -j 1 --sha256 "$SHA256" "$slow" >out1 2>err1 &
+	one=$!
+	claw-fetch -v -j 1 --sha256 "$SHA256" "$slow" >out2 2>err2 &
+	two=$!
+	wait $one
+	wait $two
+	[ "$(cat out1)" = "$CACHE/UniversalMac_99.1_99A1_Restore.ipsw" ]
+	[ "$(cat out2)" = "$(cat out1)" ]
+	cmp "$IPSW" "$(cat out1)"
+	run cat err1 err2
+	assert_line --partial "waiting for another claw-fetch of '$CACHE/UniversalMac_99.1_99A1_Restore.ipsw'"
+	assert_line --partial "cache hit"
+}

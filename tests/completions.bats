@@ -126,6 +126,24 @@ check_all_shells() {
 	assert_line beta
 }
 
+@test "the driver's own commands complete: machine names, and create's flags and stages" {
+	mkdir -p "$CLAW_HOME/VMs/alpha.clawbundle"
+	run bash -c '. "$1/completions/bash/claw"; COMP_WORDS=(claw ""); COMP_CWORD=1; _claw; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP"
+	for c in create start stop suspend ssh rm clone; do assert_line "$c"; done
+	run bash -c '. "$1/completions/bash/claw"; COMP_WORDS=(claw stop ""); COMP_CWORD=2; _claw; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP"
+	assert_output alpha
+	run bash -c '. "$1/completions/bash/claw"; COMP_WORDS=(claw create dev --from in); COMP_CWORD=4; _claw; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP"
+	assert_output inject
+	for f in --from --to --json --config --jobs; do
+		run bash -c '. "$1/completions/bash/claw"; COMP_WORDS=(claw create "$2"); COMP_CWORD=2; _claw; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP" "$f"
+		assert_line "$f"
+		run fish -c "source $TOP/completions/fish/functions/__claw_bundles.fish; source $TOP/completions/fish/claw.fish; complete -C 'claw create $f'"
+		assert_line --partial "$f"
+	done
+	run fish -c "source $TOP/completions/fish/functions/__claw_bundles.fish; source $TOP/completions/fish/claw.fish; complete -C 'claw rm '"
+	assert_line alpha
+}
+
 @test "the zsh file loads in zsh without errors" {
 	run zsh -fc "autoload -Uz compinit && compinit -u -D; fpath=($TOP/completions/zsh \$fpath); autoload -Uz _claw; whence -w _claw"
 	assert_success

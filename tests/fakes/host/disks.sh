@@ -14,6 +14,9 @@ set -eu
 STATE=$CLAW_FAKE_DISKS
 mkdir -p "$STATE" "$CLAW_FAKE_VOLUMES"
 touch "$STATE/attached" "$STATE/mounts"
+# One call at a time, as diskarbitrationd serializes the real ones (make -j2 runs two).
+exec 9>"$STATE/lock"
+flock 9
 
 fake_log() {
 	printf '%s\n' "$*" >>"$STATE/log"
