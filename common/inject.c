@@ -179,6 +179,15 @@ static const char backup_sshd[] =
 	"\t<key>RunAtLoad</key>\n\t<true/>\n"
 	"</dict>\n</plist>\n";
 
+/* Until provisioning hardens it (the same file, "no"): keys and passwords both log in.
+ * macOS's sshd_config includes sshd_config.d/ first and sshd keeps the first value it
+ * reads, so 000- outranks Apple's 100-macos.conf without editing Apple's file. */
+static const char sshd_dropin[] =
+	"# Written by claw-inject; claw-provision's SSH hardening step replaces it.\n"
+	"PubkeyAuthentication yes\n"
+	"PasswordAuthentication yes\n"
+	"KbdInteractiveAuthentication yes\n";
+
 int inject_ssh(struct inject_ctx *c, struct payload *p)
 {
 	if (launchd_enable(c, p, "com.openssh.sshd") < 0)
@@ -188,6 +197,7 @@ int inject_ssh(struct inject_ctx *c, struct payload *p)
 		if (host_key(c, p, types[i]) < 0)
 			return -1;
 	payload_file(p, "Library/LaunchDaemons/com.claw.sshd.plist", backup_sshd, strlen(backup_sshd), ROOT, WHEEL, 0644);
+	payload_file(p, "private/etc/ssh/sshd_config.d/000-claw.conf", sshd_dropin, strlen(sshd_dropin), ROOT, WHEEL, 0644);
 	struct buf keys = BUF_ZERO;
 	if (c->cfg->access.ssh_pubkey)
 		buf_adds(&keys, c->cfg->access.ssh_pubkey);

@@ -36,6 +36,7 @@ plist() { # FILE EXPR -> python's reading of a (binary) plist
 	check Users/dev/.ssh/authorized_keys "600 501:20"
 	check private/etc/ssh/ssh_host_ed25519_key "600 0:0"
 	check private/etc/ssh/ssh_host_ed25519_key.pub "644 0:0"
+	check private/etc/ssh/sshd_config.d/000-claw.conf "644 0:0"
 	check private/etc/ssh/ssh_host_rsa_key "600 0:0"
 	check private/var/db/com.apple.xpc.launchd/disabled.plist "644 0:0"
 	check Library/LaunchDaemons/com.claw.sshd.plist "644 0:0"
@@ -270,4 +271,16 @@ print(bytes(a ^ b for a, b in zip(bytes.fromhex(line.strip()), k)).rstrip(b"\0")
 	[ ! -e "$G/Library/Preferences/com.apple.VNCSettings.txt" ]
 	CLAW_VNC_PASSWORD=longerthan8 run inject --only vnc
 	assert_failure 78
+}
+
+@test "ssh: password logins stay on until provisioning hardens them, through the file the hardening step replaces" {
+	run inject --only ssh
+	assert_success
+	f=$G/private/etc/ssh/sshd_config.d/000-claw.conf
+	grep -qx 'PasswordAuthentication yes' "$f"
+	grep -qx 'PubkeyAuthentication yes' "$f"
+	[ ! -e "$G/private/etc/ssh/sshd_config" ] # Apple's own file is not touched
+	# The hardening step of claw-provision writes the same path.
+	run claw-provision -b dev --print-script
+	assert_output --partial "/etc/ssh/sshd_config.d/000-claw.conf"
 }
