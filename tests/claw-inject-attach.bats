@@ -161,13 +161,7 @@ hdiutil detach /dev/disk20"
 	run claw-inject -b bare -c claw.yml
 	assert_failure 66
 	assert_output "claw-inject: '$CLAW_HOME/VMs/bare.clawbundle' is not restored yet (no config.json; run claw-restore -b $CLAW_HOME/VMs/bare.clawbundle)"
-	mkdir -p "$B/run"
-	(
-		flock 9
-		echo "$BASHPID" >&9
-		exec sleep 30
-	) 9>"$B/run/pid" &
-	wait_for test -s "$B/run/pid"
+	pretend_running "$B"
 	run claw-inject -b dev -c claw.yml
 	kill $!
 	assert_failure 75

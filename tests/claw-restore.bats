@@ -182,13 +182,7 @@ PY
 
 @test "a running machine is not restored over" {
 	restore -b dev -c claw.yml --ipsw fake.ipsw
-	mkdir -p "$B/run"
-	(
-		flock 9
-		echo "$BASHPID" >&9
-		exec sleep 30
-	) 9>"$B/run/pid" &
-	wait_for test -s "$B/run/pid"
+	pretend_running "$B"
 	run restore -b dev --force
 	assert_failure 75
 	assert_output --regexp "^claw-restore: 'dev' is running \(pid [0-9]+\); stop it first \(claw stop dev\)$"

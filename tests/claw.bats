@@ -92,10 +92,7 @@ vm() { # NAME [config.json body] -> a bundle under CLAW_HOME
 
 @test "claw-ls: a running VM shows its state and IP; once its claim on run/pid is gone it shows stopped" {
 	d=$(vm dev '{"cpuCount": 2}')
-	mkdir -p "$d/run"
-	# What claw-boot does: hold an flock on run/pid for the machine's life.
-	( flock 9; echo "$BASHPID" >&9; exec sleep 30 ) 9>"$d/run/pid" &
-	for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s "$d/run/pid" ] && break; sleep 0.1; done
+	pretend_running "$d"
 	echo running >"$d/run/state"
 	echo 192.168.64.5 >"$d/run/ip"
 	run claw ls dev

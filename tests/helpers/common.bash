@@ -28,3 +28,19 @@ common_setup() {
 config() {
 	cat >"${1:-$BATS_TEST_TMPDIR/claw.yml}"
 }
+
+# pretend_running BUNDLE: hold run/pid under an flock, as claw-boot does while its machine runs,
+# until the holder ($! afterwards) is killed.
+pretend_running() {
+	mkdir -p "$1/run"
+	(
+		flock 9
+		echo "$BASHPID" >&9
+		exec sleep 30
+	) 9>"$1/run/pid" &
+	for _ in $(seq 50); do
+		[ -s "$1/run/pid" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
