@@ -148,8 +148,8 @@ fuzz:
 		-o build/fuzz/fuzz_parsers tests/fuzz/fuzz_parsers.c build/fuzz/libclaw.a $(LDLIBS)
 	sh tests/fuzz/run build/fuzz/fuzz_parsers $(FUZZ_SECONDS)
 
-bench: all
-	sh tests/bench/run
+bench: all fakes
+	CLAW_BIN=$(CURDIR)/$(B) CLAW_FAKE_BIN=$(CURDIR)/$(FAKE_B) bash tests/bench/run $(BENCH)
 
 install: install-bin install-man install-completions install-share
 

@@ -2,8 +2,8 @@
  *
  * check validates; get prints one value; dump prints the effective config with
  * defaults filled in and secrets masked; digest prints one SHA-256 over some keys'
- * values (secrets included, in the hash only) and some files' bytes: what the
- * driver's stamps and a Makefile compare. Without -c (or -b), the built-in default.
+ * values (secrets included, in the hash only) and some files' bytes, a line for each
+ * comma-separated group: what the driver's stamps and a Makefile compare. Without -c (or -b), the built-in default.
  * Exit: 0 ok, 1 the key is unset, 64 usage, 66 no such file, 78 bad config. */
 #include "bundle.h"
 #include "cli.h"
@@ -20,7 +20,7 @@ static const char usage[] =
 	"usage: claw-config [-qv] [-b BUNDLE | -c FILE] check\n"
 	"       claw-config [-qv] [-b BUNDLE | -c FILE] get [--json] KEY\n"
 	"       claw-config [-qv] [-b BUNDLE | -c FILE] dump [--json]\n"
-	"       claw-config [-qv] [-b BUNDLE | -c FILE] digest KEY|@FILE...\n"
+	"       claw-config [-qv] [-b BUNDLE | -c FILE] digest KEY|@FILE... [, KEY|@FILE...]...\n"
 	"       claw-config -h | --version\n";
 
 static const struct option options[] = {
@@ -106,34 +106,48 @@ static json_t *value_at(json_t *tree, const char *key)
 	return v;
 }
 
+/* Feed one KEY or @FILE to a digest: its name, then its value. */
+static void digest_item(struct digest *d, const struct claw_config *cfg, json_t *tree, const char *item)
+{
+	char hex[DIGEST_HEX_MAX];
+	json_t *probe;
+	digest_update(d, item, strlen(item) + 1);
+	if (item[0] == '@') {
+		/* A file's own digest stands for it; a missing one is its own distinct input. */
+		if (digest_file_hex(DIGEST_SHA256, item + 1, hex) < 0)
+			snprintf(hex, sizeof hex, "missing");
+		digest_update(d, hex, strlen(hex) + 1);
+		return;
+	}
+	if (config_lookup(cfg, item, &probe) < 0)
+		cli_usage_error("%s", fail_msg());
+	json_decref(probe);
+	json_t *v = value_at(tree, item);
+	char *text = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+	digest_update(d, text ? text : "unset", strlen(text ? text : "unset") + 1);
+	if (text)
+		secure_zero(text, strlen(text));
+	free(text);
+}
+
+/* One digest a group, one line each; a lone "," starts the next group, so a caller that
+ * needs several (the driver, one per stage) pays for one process. */
 static int do_digest(const struct claw_config *cfg, char **items, int n)
 {
-	json_t *tree = config_json(cfg, false), *probe;
-	struct digest *d = digest_new(DIGEST_SHA256);
-	char hex[DIGEST_HEX_MAX];
+	for (int i = 0; i < n; i++)
+		if (!strcmp(items[i], ",") && (i == 0 || i == n - 1 || !strcmp(items[i - 1], ",")))
+			cli_usage_error("an empty group: a ',' needs keys or @files on both sides");
+	json_t *tree = config_json(cfg, false);
 	for (int i = 0; i < n; i++) {
-		digest_update(d, items[i], strlen(items[i]) + 1);
-		if (items[i][0] == '@') {
-			/* A file's own digest stands for it; a missing one is its own distinct input. */
-			if (digest_file_hex(DIGEST_SHA256, items[i] + 1, hex) < 0)
-				snprintf(hex, sizeof hex, "missing");
-			digest_update(d, hex, strlen(hex) + 1);
-			continue;
-		}
-		if (config_lookup(cfg, items[i], &probe) < 0)
-			cli_usage_error("%s", fail_msg());
-		json_decref(probe);
-		json_t *v = value_at(tree, items[i]);
-		char *text = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
-		digest_update(d, text ? text : "unset", strlen(text ? text : "unset") + 1);
-		if (text)
-			secure_zero(text, strlen(text));
-		free(text);
+		struct digest *d = digest_new(DIGEST_SHA256);
+		for (; i < n && strcmp(items[i], ","); i++)
+			digest_item(d, cfg, tree, items[i]);
+		char hex[DIGEST_HEX_MAX];
+		digest_final_hex(d, hex);
+		digest_free(d);
+		puts(hex);
 	}
-	digest_final_hex(d, hex);
-	digest_free(d);
 	json_decref(tree);
-	puts(hex);
 	return 0;
 }
 

@@ -335,3 +335,28 @@ bad() {
 	run claw-config -c d.yml digest
 	assert_failure 64
 }
+
+@test "digest: comma-separated groups give a line each, the same as one call per group" {
+	printf 'tools:\n  packages: [jq]\nvm:\n  cpu: 2\n' >d.yml
+	echo '{"a": 1}' >in.json
+	one=$(claw-config -c d.yml digest vm.cpu)
+	two=$(claw-config -c d.yml digest tools @in.json)
+	run claw-config -c d.yml digest vm.cpu , tools @in.json , vm.cpu
+	assert_success
+	assert_output "$one
+$two
+$one"
+	# A group is not its items run together: "a , b" differs from "a b".
+	run claw-config -c d.yml digest vm.cpu tools @in.json
+	refute_line "$one"
+	refute_line "$two"
+	# An empty group is a usage error, found before anything is printed.
+	for args in ", vm.cpu" "vm.cpu ," "vm.cpu , , tools" ","; do
+		# shellcheck disable=SC2086 # the groups, split on purpose
+		run sh -c 'claw-config -c d.yml digest "$@" 2>err.txt' sh $args
+		assert_failure 64
+		assert_output ""
+		run head -n 1 err.txt
+		assert_output "claw-config: an empty group: a ',' needs keys or @files on both sides"
+	done
+}
