@@ -1,4 +1,5 @@
-/* transfer: pieces over curl multi, written with pwrite, hashed along the contiguous prefix. */
+/* transfer: pieces over curl multi, written with pwrite, hashed along the contiguous prefix
+ * (as it arrives where it can, read back by a thread where it cannot). */
 #include "transfer.h"
 #include "http.h"
 #include "atomic.h"
@@ -260,6 +261,24 @@ static void advance_ready(struct xfer *x)
 	pthread_mutex_unlock(&x->mu);
 }
 
+/* Bytes that land exactly where the digest has got, with the thread idle, are hashed here
+ * from curl's buffer: no reading back, no wakeup. That is every byte of one connection and
+ * the prefix piece of several; the rest waits for the prefix to reach it, for the thread. */
+static void hash_arrived(struct xfer *x, const char *buf, int64_t off, size_t len)
+{
+	pthread_mutex_lock(&x->mu);
+	bool here = x->hasher_on && x->hashed == off && x->ready == off;
+	pthread_mutex_unlock(&x->mu);
+	if (here) {
+		/* Only this thread moves ready, so the hasher stays idle while this runs. */
+		digest_update(x->d, buf, len);
+		pthread_mutex_lock(&x->mu);
+		x->hashed = x->ready = off + (int64_t)len;
+		pthread_mutex_unlock(&x->mu);
+	}
+	advance_ready(x);
+}
+
 static int64_t hashed_so_far(struct xfer *x)
 {
 	pthread_mutex_lock(&x->mu);
@@ -389,7 +408,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 	}
 	c->rate_bytes += (int64_t)len;
 	x->rate_bytes += (int64_t)len;
-	advance_ready(x);
+	hash_arrived(x, buf, off, len);
 	return len;
 }
 
