@@ -23,6 +23,7 @@
 #define MIN_PIECE ((int64_t)4 << 20)
 #define MAX_PIECE ((int64_t)256 << 20)
 #define WRITEBACK_STEP ((int64_t)32 << 20)
+#define STEAL_MIN ((int64_t)256 << 10)
 
 enum { P_TODO, P_ACTIVE, P_DONE };
 
@@ -41,6 +42,8 @@ struct conn {
 	struct piece *p;
 	int64_t asked;          /* the offset this request starts at */
 	int64_t written_at_start, flushed;
+	bool ranged;            /* asked for a Range, not the whole file */
+	bool trimmed;           /* its piece was split: stop at the piece's new end */
 	bool checked, collapse, fatal;
 	double rate;
 	int64_t rate_bytes;
@@ -351,8 +354,7 @@ static int check_response(struct conn *c)
 	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
 	if (status >= 300)
 		return -1; /* an error page: not file content; on_done reports the status */
-	bool ranged = c->asked > 0 || (c->p->end != UNKNOWN_END && c->p->end != x->size);
-	if (status == 200 && ranged) {
+	if (status == 200 && c->ranged) {
 		if (x->npieces > 1) {
 			c->collapse = true;
 			return -1;
@@ -384,10 +386,15 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 	}
 	struct piece *p = c->p;
 	int64_t off = p->start + p->written;
+	size_t asked = len;
 	if (p->end != UNKNOWN_END && off + (int64_t)len > p->end) {
-		c->fatal = true;
-		fail(EX_DATAERR, "'%s': the server sent more bytes than the file holds", x->o->url);
-		return 0;
+		if (!c->trimmed) {
+			c->fatal = true;
+			fail(EX_DATAERR, "'%s': the server sent more bytes than the file holds", x->o->url);
+			return 0;
+		}
+		/* The rest of the range is another connection's now: keep ours, then end this one. */
+		len = (size_t)(p->end - off);
 	}
 	for (size_t done = 0; done < len;) {
 		ssize_t w = pwrite(x->fd, buf + done, len - done, off + (int64_t)done);
@@ -409,7 +416,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 	c->rate_bytes += (int64_t)len;
 	x->rate_bytes += (int64_t)len;
 	hash_arrived(x, buf, off, len);
-	return len;
+	return len < asked ? 0 : len;
 }
 
 static int start_conn(struct xfer *x, struct conn *c, struct piece *p)
@@ -432,8 +439,8 @@ static int start_conn(struct xfer *x, struct conn *c, struct piece *p)
 	curl_easy_setopt(c->h, CURLOPT_BUFFERSIZE, 512L * 1024);
 	curl_easy_setopt(c->h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c->h, CURLOPT_LOW_SPEED_TIME, (long)x->o->stall_seconds);
-	bool whole = c->asked == 0 && (p->end == UNKNOWN_END || p->end == x->size);
-	if (!whole) {
+	c->ranged = !(c->asked == 0 && (p->end == UNKNOWN_END || p->end == x->size));
+	if (c->ranged) {
 		char range[64];
 		if (p->end == UNKNOWN_END)
 			snprintf(range, sizeof range, "%" PRId64 "-", c->asked);
@@ -502,9 +509,13 @@ static int on_done(struct xfer *x, struct conn *c, CURLcode rc)
 	}
 	if (status >= 300)
 		rc = CURLE_OK; /* the write callback refused an error page: the status is the news */
+	if (c->trimmed && rc == CURLE_WRITE_ERROR && piece_complete(x, p))
+		rc = CURLE_OK; /* it stopped itself at its piece's new end */
 	bool ok = rc == CURLE_OK && status < 300;
 	if (ok && piece_complete(x, p)) {
 		p->state = P_DONE;
+		if (p->written > c->flushed) /* a piece shorter than a writeback step, or its tail */
+			start_writeback(x->fd, p->start + c->flushed, p->written - c->flushed);
 		if (p->end == UNKNOWN_END)
 			x->size = p->written, p->end = p->written;
 		stop_conn(x, c);
@@ -543,19 +554,69 @@ static struct conn *free_slot(struct xfer *x)
 	return NULL;
 }
 
+/* A new piece [at, the end of piece i) right after piece i, which now ends at at. The array
+ * may move: every connection's piece is found again by its index. */
+static void split_piece(struct xfer *x, size_t i, int64_t at)
+{
+	size_t idx[MAX_CONNS];
+	for (int k = 0; k < MAX_CONNS; k++)
+		idx[k] = x->conns[k].h ? (size_t)(x->conns[k].p - x->pieces) : 0;
+	x->pieces = xrealloc(x->pieces, (x->npieces + 1) * sizeof *x->pieces);
+	memmove(&x->pieces[i + 2], &x->pieces[i + 1], (x->npieces - i - 1) * sizeof *x->pieces);
+	x->npieces++;
+	x->pieces[i + 1] = (struct piece){ at, x->pieces[i].end, 0, P_TODO, 0, 0 };
+	x->pieces[i].end = at;
+	for (int k = 0; k < MAX_CONNS; k++)
+		if (x->conns[k].h)
+			x->conns[k].p = &x->pieces[idx[k] + (idx[k] > i)];
+}
+
+/* Nothing left to start but a connection is free: take the second half of the piece with
+ * the most left to fetch, so that one slow connection does not hold up the end. */
+static struct piece *steal_half(struct xfer *x)
+{
+	struct conn *slowest = NULL;
+	int64_t most = 2 * STEAL_MIN - 1;
+	for (int k = 0; k < MAX_CONNS; k++) {
+		struct conn *c = &x->conns[k];
+		if (!c->h || c->p->end == UNKNOWN_END || c->fatal || c->collapse)
+			continue;
+		int64_t left = c->p->end - c->p->start - c->p->written;
+		if (left > most)
+			most = left, slowest = c;
+	}
+	if (!slowest)
+		return NULL;
+	size_t i = (size_t)(slowest->p - x->pieces);
+	slowest->trimmed = true;
+	split_piece(x, i, x->pieces[i].start + x->pieces[i].written + most / 2);
+	return &x->pieces[i + 1];
+}
+
 static int fill_slots(struct xfer *x)
 {
 	long long now = now_ms();
+	bool waiting = false;
 	for (size_t i = 0; i < x->npieces; i++) {
 		struct piece *p = &x->pieces[i];
-		if (p->state != P_TODO || p->retry_at > now)
+		if (p->state != P_TODO)
 			continue;
+		if (p->retry_at > now) {
+			waiting = true;
+			continue;
+		}
 		struct conn *c = free_slot(x);
 		if (!c)
-			break;
+			return 0;
 		if (start_conn(x, c, p) < 0)
 			return -1;
 	}
+	/* Pieces waiting out a backoff are left to it; otherwise every free connection helps. */
+	struct conn *c;
+	struct piece *half;
+	while (!waiting && !x->no_range && (c = free_slot(x)) && (half = steal_half(x)))
+		if (start_conn(x, c, half) < 0)
+			return -1;
 	return 0;
 }
 

@@ -92,6 +92,16 @@ setup() {
 	cmp "$IPSW" "$f"
 }
 
+@test "-j 4: a connection that crawls does not hold up the end; the others take halves of its piece" {
+	# 32 MiB in four connections is eight 4 MiB pieces; the one from byte 0 trickles at 512 KiB/s.
+	run claw-fetch -j 4 -o slow.ipsw --sha256 "$SHA256" "$FAULT_URL/slow0/524288"
+	assert_success
+	cmp slow.ipsw "$IPSW"
+	# Once the other pieces were done, free connections asked for the rest of the first piece.
+	run awk '$1 == "/slow0/524288" && $2 > 0 && $2 < 4194304 { print $2 }' "$BATS_FILE_TMPDIR/faultd.port.log"
+	[ "${#lines[@]}" -ge 2 ] || fail "halves asked for: ${lines[*]:-none}; log: $(cat "$BATS_FILE_TMPDIR/faultd.port.log")"
+}
+
 @test "-j 1 and -j 8 give identical files" {
 	claw-fetch -j 1 -o one.ipsw --sha256 "$SHA256" "$URL" >/dev/null
 	claw-fetch -j 8 -o eight.ipsw --sha256 "$SHA256" "$URL" >/dev/null

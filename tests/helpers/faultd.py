@@ -12,6 +12,8 @@ lives per path, so a client that retries sees the fault stop:
   /corrupt            flip one byte in the middle
   /status/CODE        answer with that status
   /nohead             405 to HEAD, normal to GET
+  /slow0/BPS          the request that starts at byte 0 trickles at BPS bytes a second
+Every GET's first byte and last byte asked for go to PORTFILE.log, a line each.
 Usage: faultd.py FILE PORTFILE  (binds 127.0.0.1 on a free port, writes it to PORTFILE)
 """
 import os
@@ -74,6 +76,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         rng = None if mode == "norange" else self.range()
         start, end = rng if rng else (0, SIZE - 1)
+        if not head:
+            with LOCK, open(sys.argv[2] + ".log", "a") as log:
+                log.write("%s %d %d\n" % (self.path, start, end))
         total = SIZE + 1 if mode == "wrongsize" else SIZE
         length = end - start + 1
         self.send_response(206 if rng else 200)
@@ -100,6 +105,9 @@ class Handler(BaseHTTPRequestHandler):
             pos = start
             while pos <= end:
                 n = min(256 * 1024, end - pos + 1)
+                if mode == "slow0" and start == 0:
+                    n = min(n, int(parts[1]) // 10)
+                    time.sleep(0.1)
                 if cut is not None:
                     n = min(n, cut - pos)
                 if stall_at is not None:
