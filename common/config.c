@@ -166,118 +166,6 @@ static void list_keys(const struct field *fields, char *out, size_t size)
 	}
 }
 
-/* ---- scalar checks shared with other modules ---- */
-
-int config_parse_size(const char *s, uint64_t *out)
-{
-	static const struct { const char *unit; unsigned shift; } units[] = {
-		{ "b", 0 },   { "kb", 10 },  { "mb", 20 },  { "gb", 30 },  { "tb", 40 },
-		{ "kib", 10 }, { "mib", 20 }, { "gib", 30 }, { "tib", 40 },
-	};
-	const char *p = s;
-	while (*p == ' ')
-		p++;
-	if (!isdigit((unsigned char)*p))
-		return -1;
-	uint64_t whole = 0, frac = 0, scale = 1;
-	for (; isdigit((unsigned char)*p); p++) {
-		if (whole > (UINT64_MAX - 9) / 10)
-			return -1;
-		whole = whole * 10 + (uint64_t)(*p - '0');
-	}
-	if (*p == '.') {
-		p++;
-		if (!isdigit((unsigned char)*p))
-			return -1;
-		for (; isdigit((unsigned char)*p); p++) {
-			if (scale >= 1000000)
-				return -1; /* more precision than any size needs */
-			frac = frac * 10 + (uint64_t)(*p - '0');
-			scale *= 10;
-		}
-	}
-	while (*p == ' ')
-		p++;
-	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (strcasecmp(p, units[i].unit) != 0)
-			continue;
-		unsigned sh = units[i].shift;
-		if (sh && whole > (UINT64_MAX >> sh))
-			return -1;
-		if (!sh && frac)
-			return -1; /* a fraction of a byte */
-		uint64_t v = whole << sh, f = (frac << sh) / scale;
-		if (v > UINT64_MAX - f)
-			return -1;
-		*out = v + f;
-		return 0;
-	}
-	return -1;
-}
-
-bool config_username_ok(const char *name)
-{
-	static const char *const reserved[] = { "root", "daemon", "nobody", "wheel", "admin_", "guest", NULL };
-	size_t n = strlen(name);
-	if (n == 0 || n > 31 || !isalpha((unsigned char)name[0]) || !isascii((unsigned char)name[0]))
-		return false;
-	for (const char *p = name; *p; p++)
-		if (!(isascii((unsigned char)*p) && (isalnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == '-')))
-			return false;
-	for (size_t i = 0; reserved[i]; i++)
-		if (strcasecmp(name, reserved[i]) == 0)
-			return false;
-	return true;
-}
-
-static bool all_of(const char *s, const char *extra)
-{
-	for (; *s; s++)
-		if (!(isascii((unsigned char)*s) && (isalnum((unsigned char)*s) || strchr(extra, *s))))
-			return false;
-	return true;
-}
-
-bool config_brew_name_ok(const char *name)
-{
-	/* formula, or tap/formula, or user/tap/formula: what brew itself accepts. */
-	char *copy = xstrdup(name);
-	int parts = 0;
-	bool ok = *name != '\0';
-	for (char *save = NULL, *tok = strtok_r(copy, "/", &save); tok && ok; tok = strtok_r(NULL, "/", &save)) {
-		parts++;
-		ok = isalnum((unsigned char)tok[0]) && all_of(tok, "@._+-");
-	}
-	ok = ok && parts >= 1 && parts <= 3 && name[strlen(name) - 1] != '/' && !strstr(name, "//");
-	free(copy);
-	return ok;
-}
-
-bool config_npm_name_ok(const char *name)
-{
-	/* [@scope/]name[@version]: npm's rules, lowercase, URL-safe, no leading . or _ */
-	const char *p = name;
-	if (*p == '@') {
-		const char *slash = strchr(p, '/');
-		if (!slash || slash == p + 1)
-			return false;
-		for (const char *q = p + 1; q < slash; q++)
-			if (!(islower((unsigned char)*q) || isdigit((unsigned char)*q) || strchr("-._~", *q)))
-				return false;
-		p = slash + 1;
-	}
-	if (!*p || *p == '.' || *p == '_')
-		return false;
-	const char *at = strchr(p, '@');
-	size_t len = at ? (size_t)(at - p) : strlen(p);
-	if (len == 0 || len > 214)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!(islower((unsigned char)p[i]) || isdigit((unsigned char)p[i]) || strchr("-._~", p[i])))
-			return false;
-	return !at || (at[1] && all_of(at + 1, ".-+~^<>=*x"));
-}
-
 /* ---- YAML nodes to JSON, one schema type at a time ---- */
 
 static bool is_null(const yaml_node_t *n)
@@ -907,6 +795,12 @@ void config_free(struct claw_config *c)
 
 /* ---- views for people and programs ---- */
 
+bool config_key_is_size(const char *key)
+{
+	const struct field *f = field_by_path(key);
+	return f && f->type == T_SIZE;
+}
+
 json_t *config_json(const struct claw_config *c, bool mask)
 {
 	json_t *copy = json_deep_copy(c->tree);
@@ -932,113 +826,5 @@ int config_lookup(const struct claw_config *c, const char *key, json_t **out)
 	}
 	*out = json_incref(v);
 	json_decref(masked);
-	return 0;
-}
-
-static bool looks_like_other_type(const char *s)
-{
-	static const char *const words[] = { "true", "false", "yes", "no", "on", "off", "null", "~", NULL };
-	if (!*s)
-		return true;
-	for (int i = 0; words[i]; i++)
-		if (!strcasecmp(s, words[i]))
-			return true;
-	char *end;
-	errno = 0;
-	(void)strtod(s, &end);
-	return *end == '\0';
-}
-
-static int emit(yaml_emitter_t *e, yaml_event_t *ev)
-{
-	return yaml_emitter_emit(e, ev) ? 0 : -1;
-}
-
-static int emit_scalar(yaml_emitter_t *e, const char *s, bool force_quote)
-{
-	yaml_event_t ev;
-	yaml_scalar_style_t style = force_quote ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE;
-	yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1, style);
-	return emit(e, &ev);
-}
-
-static int emit_json(yaml_emitter_t *e, json_t *v, const struct field *f)
-{
-	yaml_event_t ev;
-	if (json_is_object(v)) {
-		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
-		if (emit(e, &ev) < 0)
-			return -1;
-		const char *k;
-		json_t *child;
-		json_object_foreach(v, k, child)
-			if (emit_scalar(e, k, false) < 0 ||
-			    emit_json(e, child, f && f->type == T_MAP ? field_find(f->children, k, strlen(k)) : NULL) < 0)
-				return -1;
-		yaml_mapping_end_event_initialize(&ev);
-		return emit(e, &ev);
-	}
-	if (json_is_array(v)) {
-		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
-						     json_array_size(v) ? YAML_BLOCK_SEQUENCE_STYLE : YAML_FLOW_SEQUENCE_STYLE);
-		if (emit(e, &ev) < 0)
-			return -1;
-		size_t i;
-		json_t *child;
-		json_array_foreach(v, i, child)
-			if (emit_json(e, child, NULL) < 0)
-				return -1;
-		yaml_sequence_end_event_initialize(&ev);
-		return emit(e, &ev);
-	}
-	if (json_is_string(v))
-		return emit_scalar(e, json_string_value(v), looks_like_other_type(json_string_value(v)));
-	char num[32];
-	/* Sizes go back out with their unit, so a dump reads back in as the same config. */
-	if (json_is_integer(v) && f && f->type == T_SIZE)
-		size_format((uint64_t)json_integer_value(v), 1, num);
-	else if (json_is_integer(v))
-		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	else
-		snprintf(num, sizeof num, "%s", json_is_true(v) ? "true" : "false");
-	return emit_scalar(e, num, false);
-}
-
-static int yaml_write_handler(void *data, unsigned char *buffer, size_t size)
-{
-	buf_add(data, buffer, size);
-	return 1;
-}
-
-int config_yaml(const struct claw_config *c, char **out, size_t *len)
-{
-	yaml_emitter_t e;
-	yaml_event_t ev;
-	struct buf b = BUF_ZERO;
-	json_t *masked = config_json(c, true);
-	if (!yaml_emitter_initialize(&e))
-		return json_decref(masked), fail(EX_SOFTWARE, "cannot start the YAML emitter");
-	yaml_emitter_set_output(&e, yaml_write_handler, &b);
-	yaml_emitter_set_unicode(&e, 1);
-	yaml_emitter_set_width(&e, -1);
-	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
-	int rc = emit(&e, &ev);
-	yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
-	rc = rc < 0 ? rc : emit(&e, &ev);
-	rc = rc < 0 ? rc : emit_json(&e, masked, &root);
-	yaml_document_end_event_initialize(&ev, 1);
-	rc = rc < 0 ? rc : emit(&e, &ev);
-	yaml_stream_end_event_initialize(&ev);
-	rc = rc < 0 ? rc : emit(&e, &ev);
-	if (rc < 0)
-		fail(EX_SOFTWARE, "YAML emitter: %s", e.problem ? e.problem : "error");
-	yaml_emitter_delete(&e);
-	json_decref(masked);
-	if (rc < 0) {
-		buf_free(&b);
-		return -1;
-	}
-	*out = b.data;
-	*len = b.len;
 	return 0;
 }
