@@ -99,6 +99,7 @@ int guest_wait_ready(const struct ssh_target *t, int timeout_s, bool require_log
 			    " && exit 0; exit 3; fi; exit 4";
 	time_t deadline = time(NULL) + timeout_s;
 	int last = -1;
+	char said[256] = "";
 	for (;;) {
 		struct spawn_opts o = SPAWN_OPTS_ZERO;
 		struct spawn_result r;
@@ -112,8 +113,11 @@ int guest_wait_ready(const struct ssh_target *t, int timeout_s, bool require_log
 			spawn_result_free(&r);
 			return guest_host_key_refused(t);
 		}
-		if (last == 255)
-			info("%s: %s", t->host, ssh_first_line(&r));
+		/* What ssh says, once each time it changes, not once a second. */
+		if (last == 255 && strncmp(said, ssh_first_line(&r), sizeof said - 1)) {
+			snprintf(said, sizeof said, "%s", ssh_first_line(&r));
+			info("%s: %s; trying again until %d s have passed", t->host, said, timeout_s);
+		}
 		spawn_result_free(&r);
 		if (last == 0 || (last == 4 && !require_log))
 			return 0;
@@ -125,5 +129,7 @@ int guest_wait_ready(const struct ssh_target *t, int timeout_s, bool require_log
 		return fail(EX_TEMPFAIL, "%s has no %s: is it a claw guest? (give --host for other Macs)", t->host, GUEST_FIRSTBOOT_LOG);
 	if (last == 3)
 		return fail(EX_TEMPFAIL, "%s is not ready: %s has no %s yet", t->host, GUEST_FIRSTBOOT_LOG, GUEST_READY_MARK);
+	if (last == 255 && *said)
+		return fail(EX_TEMPFAIL, "cannot reach %s over SSH: %s", t->host, said);
 	return fail(EX_TEMPFAIL, "cannot reach %s over SSH (ssh exited %d)", t->host, last);
 }

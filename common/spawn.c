@@ -210,6 +210,6 @@ const char *spawn_err_line(struct spawn_result *r, const char *fallback)
 {
 	if (!r->err.data)
 		return fallback;
-	r->err.data[strcspn(r->err.data, "\n")] = '\0';
+	r->err.data[strcspn(r->err.data, "\r\n")] = '\0'; /* ssh ends its lines with CR LF */
 	return *r->err.data ? r->err.data : fallback;
 }

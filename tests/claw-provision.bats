@@ -104,6 +104,20 @@ provision() { claw-provision -b dev --user root --port "$SSH_PORT" --timeout 5 "
 	[ ! -e "$GUEST/home/steps.txt" ]
 }
 
+@test "a key the guest refuses: ssh's reason once, then 75 with it when the time is up" {
+	ssh-keygen -q -t ed25519 -N '' -f other
+	cp other "$B/ssh/id_ed25519"
+	run provision --timeout 3
+	assert_failure 75
+	assert_output --regexp "^claw-provision: cannot reach 127\.0\.0\.1 over SSH: .*Permission denied \(publickey\)\.$"
+	# With -v, said when it first happens (not once a second), and again in the error.
+	run provision --timeout 3 -v
+	assert_failure 75
+	[ "$(grep -c 'Permission denied' <<<"$output")" -eq 2 ] || fail "$output"
+	assert_line --regexp "^claw-provision: 127\.0\.0\.1: .*Permission denied.*; trying again until 3 s have passed$"
+	[ ! -e "$GUEST/home/steps.txt" ]
+}
+
 @test "a claw guest whose first boot has not finished: wait, then 75" {
 	echo "first boot running" >"$GUEST/var/log/claw-firstboot.log"
 	run provision --timeout 1
