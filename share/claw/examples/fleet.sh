@@ -3,7 +3,8 @@
 # any tool) from one claw.yml, a few at a time, and say which ones failed.
 #   fleet.sh CONFIG USER HOST...        e.g. fleet.sh fleet.yml admin mini-1 mini-2 studio
 # Each host's output goes to HOST.log; each manifest to HOST.manifest.json.
-# JOBS (default 4) machines at once.
+# JOBS (default 4) machines at once; a host that does not answer SSH for TIMEOUT seconds
+# (default 120: long enough for a reboot) fails.
 set -u
 [ $# -ge 3 ] || {
 	echo "usage: fleet.sh CONFIG USER HOST..." >&2
@@ -11,11 +12,11 @@ set -u
 }
 config=$1 user=$2
 shift 2
-jobs=${JOBS:-4}
+jobs=${JOBS:-4} timeout=${TIMEOUT:-120}
 failed=0
 
 one() { # HOST: provision, then verify; the exit status says which failed
-	claw-provision -c "$config" --host "$1" --user "$user" >"$1.log" 2>&1 || return 1
+	claw-provision -c "$config" --host "$1" --user "$user" --timeout "$timeout" >"$1.log" 2>&1 || return 1
 	claw-verify -c "$config" --host "$1" --user "$user" --json >"$1.manifest.json" 2>>"$1.log" || return 2
 }
 
