@@ -10,7 +10,8 @@ load helpers/servers
 OPERATOR=clawfleet
 
 setup_file() {
-	command -v useradd >/dev/null && command -v setpriv >/dev/null || skip "no useradd or setpriv"
+	command -v useradd >/dev/null || skip "no useradd"
+	command -v setpriv >/dev/null || skip "no setpriv"
 	sshd_start
 	cp "$TOP/tests/fakes/guest/brew" "$GUEST/bin/"
 	printf '#!/bin/sh\necho "ripgrep 14.1.1"\n' >"$GUEST/bin/rg"
