@@ -41,7 +41,7 @@ struct conn {
 	struct xfer *x;
 	struct piece *p;
 	int64_t asked;          /* the offset this request starts at */
-	int64_t written_at_start, flushed;
+	int64_t written_at_start;
 	bool ranged;            /* asked for a Range, not the whole file */
 	bool trimmed;           /* its piece was split: stop at the piece's new end */
 	bool checked, collapse, fatal;
@@ -62,6 +62,7 @@ struct xfer {
 	 * digest has got. Both under mu. */
 	struct digest *d;
 	int64_t hashed, ready;
+	int64_t synced; /* how far the disk has been asked to write back: moved by whoever hashes */
 	pthread_t hasher;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -186,6 +187,17 @@ static void save_state(struct xfer *x)
 
 /* ---- the digest over the contiguous prefix, on its own thread ---- */
 
+/* Hand the disk what is hashed, a step at a time, so that the fsync at the end waits for
+ * little: behind the digest, where the file is contiguous and done, and off curl's thread
+ * whenever the hashing is. Called only by whoever hashes, before it says how far it got. */
+static void write_back_hashed(struct xfer *x, int64_t hashed)
+{
+	if (hashed - x->synced >= WRITEBACK_STEP) {
+		start_writeback(x->fd, x->synced, hashed - x->synced);
+		x->synced = hashed;
+	}
+}
+
 static void *hash_loop(void *arg)
 {
 	struct xfer *x = arg;
@@ -211,6 +223,7 @@ static void *hash_loop(void *arg)
 			digest_update(x->d, buf, (size_t)n);
 			at += n;
 		}
+		write_back_hashed(x, at);
 		pthread_mutex_lock(&x->mu);
 		x->hashed = at;
 	}
@@ -275,6 +288,7 @@ static void hash_arrived(struct xfer *x, const char *buf, int64_t off, size_t le
 	if (here) {
 		/* Only this thread moves ready, so the hasher stays idle while this runs. */
 		digest_update(x->d, buf, len);
+		write_back_hashed(x, off + (int64_t)len);
 		pthread_mutex_lock(&x->mu);
 		x->hashed = x->ready = off + (int64_t)len;
 		pthread_mutex_unlock(&x->mu);
@@ -295,7 +309,7 @@ static void reset_digest(struct xfer *x)
 	hasher_stop(x, false);
 	digest_free(x->d);
 	x->d = digest_new(x->o->alg);
-	x->hashed = x->ready = 0;
+	x->hashed = x->ready = x->synced = 0;
 	x->ready_idx = 0;
 	x->hasher_errno = 0;
 	hasher_start(x);
@@ -408,11 +422,6 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 		done += (size_t)w;
 	}
 	p->written += (int64_t)len;
-	/* Hand the disk what is written as it comes, so the fsync at the end waits for little. */
-	if (p->written - c->flushed >= WRITEBACK_STEP) {
-		start_writeback(x->fd, p->start + c->flushed, p->written - c->flushed);
-		c->flushed = p->written;
-	}
 	c->rate_bytes += (int64_t)len;
 	x->rate_bytes += (int64_t)len;
 	hash_arrived(x, buf, off, len);
@@ -428,7 +437,6 @@ static int start_conn(struct xfer *x, struct conn *c, struct piece *p)
 		return -1;
 	c->asked = p->start + p->written;
 	c->written_at_start = p->written;
-	c->flushed = p->written;
 	c->rate_t = now_ms();
 	c->h = http_handle(x->o->url, c->errbuf);
 	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, on_body);
@@ -514,8 +522,6 @@ static int on_done(struct xfer *x, struct conn *c, CURLcode rc)
 	bool ok = rc == CURLE_OK && status < 300;
 	if (ok && piece_complete(x, p)) {
 		p->state = P_DONE;
-		if (p->written > c->flushed) /* a piece shorter than a writeback step, or its tail */
-			start_writeback(x->fd, p->start + c->flushed, p->written - c->flushed);
 		if (p->end == UNKNOWN_END)
 			x->size = p->written, p->end = p->written;
 		stop_conn(x, c);
