@@ -1,5 +1,6 @@
 /* transfer: pieces over curl multi, written with pwrite, hashed along the contiguous prefix
- * (as it arrives where it can, read back by a thread where it cannot). */
+ * by a thread of its own: from a ring that curl's thread fills where bytes arrive at the
+ * digest's frontier (the thread writes those too), read back from the file where not. */
 #include "transfer.h"
 #include "http.h"
 #include "atomic.h"
@@ -24,6 +25,7 @@
 #define MAX_PIECE ((int64_t)256 << 20)
 #define WRITEBACK_STEP ((int64_t)32 << 20)
 #define STEAL_MIN ((int64_t)256 << 10)
+#define RING_SIZE ((int64_t)32 << 20)
 
 enum { P_TODO, P_ACTIVE, P_DONE };
 
@@ -57,17 +59,21 @@ struct xfer {
 	int64_t size;
 	struct piece *pieces;
 	size_t npieces, ready_idx;
-	/* The digest runs on a thread of its own, reading back (from the page cache) what the
-	 * transfer wrote: ready is how far the contiguous prefix reaches, hashed how far the
-	 * digest has got. Both under mu. */
+	/* The digest runs on a thread of its own. ready is how far the contiguous prefix of
+	 * what has arrived reaches, hashed how far the digest has got. Bytes that arrive at the
+	 * digest's frontier are copied to the ring, [ring_lo, ring_hi) of the file, which the
+	 * thread writes and hashes (ring_lo == hashed while it holds any); the rest curl's thread
+	 * writes, and the digest reads back once the prefix reaches it. All under mu. */
 	struct digest *d;
 	int64_t hashed, ready;
+	char *ring;
+	int64_t ring_lo, ring_hi;
 	int64_t synced; /* how far the disk has been asked to write back: moved by whoever hashes */
 	pthread_t hasher;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool hasher_on, hasher_stop;
-	int hasher_errno;
+	pthread_cond_t cv, ring_space;
+	bool hasher_on, hasher_stop, hasher_drop;
+	int read_errno, write_errno;
 	bool no_range;
 	CURLM *multi;
 	struct conn conns[MAX_CONNS];
@@ -171,10 +177,19 @@ static void save_state(struct xfer *x)
 		free(path);
 		return;
 	}
+	/* Bytes still in the ring are not on disk yet: a piece counts up to the ring's front. */
+	pthread_mutex_lock(&x->mu);
+	int64_t lo = x->ring_lo, hi = x->ring_hi;
+	pthread_mutex_unlock(&x->mu);
 	json_t *pieces = json_array();
-	for (size_t i = 0; i < x->npieces; i++)
-		json_array_append_new(pieces, json_pack("[I,I,I]", (json_int_t)x->pieces[i].start,
-							(json_int_t)x->pieces[i].end, (json_int_t)x->pieces[i].written));
+	for (size_t i = 0; i < x->npieces; i++) {
+		const struct piece *p = &x->pieces[i];
+		int64_t written = p->written;
+		if (hi > lo && p->start < hi && p->start + written > lo)
+			written = lo > p->start ? lo - p->start : 0;
+		json_array_append_new(pieces, json_pack("[I,I,I]", (json_int_t)p->start, (json_int_t)p->end,
+							(json_int_t)written));
+	}
 	json_t *j = json_pack("{s:s, s:I, s:o}", "url", x->o->url, "size", (json_int_t)x->size, "pieces", pieces);
 	char *text = json_dumps(j, JSON_COMPACT);
 	/* Best effort: without it a resume re-fetches, it never corrupts. */
@@ -189,7 +204,7 @@ static void save_state(struct xfer *x)
 
 /* Hand the disk what is hashed, a step at a time, so that the fsync at the end waits for
  * little: behind the digest, where the file is contiguous and done, and off curl's thread
- * whenever the hashing is. Called only by whoever hashes, before it says how far it got. */
+ * (sync_file_range can wait for a busy disk). The digest thread's alone. */
 static void write_back_hashed(struct xfer *x, int64_t hashed)
 {
 	if (hashed - x->synced >= WRITEBACK_STEP) {
@@ -198,36 +213,79 @@ static void write_back_hashed(struct xfer *x, int64_t hashed)
 	}
 }
 
+static int pwrite_all(int fd, const char *buf, size_t len, int64_t off)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t w = pwrite(fd, buf + done, len - done, off + (int64_t)done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+/* Write and hash the front of the ring, up to where it wraps. Called unlocked. */
+static int drain_ring(struct xfer *x, int64_t at, int64_t to)
+{
+	const char *src = x->ring + at % RING_SIZE;
+	if (to - at > RING_SIZE - at % RING_SIZE)
+		to = at + RING_SIZE - at % RING_SIZE;
+	if (pwrite_all(x->fd, src, (size_t)(to - at), at) < 0) {
+		pthread_mutex_lock(&x->mu);
+		x->write_errno = errno;
+		return -1;
+	}
+	digest_update(x->d, src, (size_t)(to - at));
+	write_back_hashed(x, to);
+	pthread_mutex_lock(&x->mu);
+	x->ring_lo = x->hashed = to;
+	pthread_cond_signal(&x->ring_space);
+	return 0;
+}
+
+/* Hash what is on disk already: [at, to), read back. Called unlocked. */
+static int hash_from_disk(struct xfer *x, char *buf, int64_t at, int64_t to)
+{
+	while (at < to) {
+		size_t want = to - at < (1 << 20) ? (size_t)(to - at) : (size_t)1 << 20;
+		ssize_t n = pread(x->fd, buf, want, at);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			pthread_mutex_lock(&x->mu);
+			x->read_errno = n < 0 ? errno : EIO;
+			return -1;
+		}
+		digest_update(x->d, buf, (size_t)n);
+		at += n;
+	}
+	write_back_hashed(x, at);
+	pthread_mutex_lock(&x->mu);
+	x->hashed = at;
+	return 0;
+}
+
 static void *hash_loop(void *arg)
 {
 	struct xfer *x = arg;
 	char *buf = xmalloc(1 << 20);
 	pthread_mutex_lock(&x->mu);
 	for (;;) {
-		while (x->hashed >= x->ready && !x->hasher_stop)
+		while (x->ring_hi == x->ring_lo && x->hashed >= x->ready && !x->hasher_stop)
 			pthread_cond_wait(&x->cv, &x->mu);
-		if (x->hashed >= x->ready)
+		if (x->hasher_drop)
 			break;
-		int64_t at = x->hashed, to = x->ready;
+		int64_t at = x->hashed, to = x->ring_hi > x->ring_lo ? x->ring_hi : x->ready;
+		if (at >= to)
+			break; /* stopped, with nothing left */
+		bool ring = x->ring_hi > x->ring_lo;
 		pthread_mutex_unlock(&x->mu);
-		while (at < to) {
-			size_t want = to - at < (1 << 20) ? (size_t)(to - at) : (size_t)1 << 20;
-			ssize_t n = pread(x->fd, buf, want, at);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				pthread_mutex_lock(&x->mu);
-				x->hasher_errno = n < 0 ? errno : EIO;
-				goto out;
-			}
-			digest_update(x->d, buf, (size_t)n);
-			at += n;
-		}
-		write_back_hashed(x, at);
-		pthread_mutex_lock(&x->mu);
-		x->hashed = at;
+		if ((ring ? drain_ring(x, at, to) : hash_from_disk(x, buf, at, to)) < 0)
+			break;
 	}
-out:
+	pthread_cond_signal(&x->ring_space); /* a writer waiting for room must see the error */
 	pthread_mutex_unlock(&x->mu);
 	free(buf);
 	return NULL;
@@ -235,27 +293,34 @@ out:
 
 static void hasher_start(struct xfer *x)
 {
-	x->hasher_stop = false;
+	x->hasher_stop = x->hasher_drop = false;
 	if (pthread_create(&x->hasher, NULL, hash_loop, x) != 0)
 		die(EX_OSERR, "cannot start the hashing thread");
 	x->hasher_on = true;
 }
 
-/* Stop the thread: after it has caught up (drain), or at once, dropping what is left. */
+/* Stop the thread: after it has caught up (drain), or at once, dropping what is left (the
+ * ring's bytes too: save_state counts only what reached the disk). */
 static int hasher_stop(struct xfer *x, bool drain)
 {
 	if (!x->hasher_on)
 		return 0;
 	pthread_mutex_lock(&x->mu);
 	x->hasher_stop = true;
-	if (!drain)
-		x->ready = x->hashed;
+	x->hasher_drop = !drain;
 	pthread_cond_signal(&x->cv);
 	pthread_mutex_unlock(&x->mu);
 	pthread_join(x->hasher, NULL);
 	x->hasher_on = false;
-	if (x->hasher_errno) {
-		errno = x->hasher_errno;
+	if (!drain)
+		x->ready = x->hashed;
+	if (x->write_errno) {
+		errno = x->write_errno;
+		return fail_sys(errno == ENOSPC || errno == EDQUOT ? EX_CANTCREAT : EX_IOERR, "cannot write '%s'",
+				x->o->part);
+	}
+	if (x->read_errno) {
+		errno = x->read_errno;
 		return fail_sys(EX_IOERR, "cannot read '%s'", x->o->part);
 	}
 	return 0;
@@ -277,23 +342,37 @@ static void advance_ready(struct xfer *x)
 	pthread_mutex_unlock(&x->mu);
 }
 
-/* Bytes that land exactly where the digest has got, with the thread idle, are hashed here
- * from curl's buffer: no reading back, no wakeup. That is every byte of one connection and
- * the prefix piece of several; the rest waits for the prefix to reach it, for the thread. */
-static void hash_arrived(struct xfer *x, const char *buf, int64_t off, size_t len)
+/* Bytes that land exactly at the digest's frontier go to the ring, for the thread to write
+ * and hash while curl's thread goes on receiving: that is every byte of one connection, and
+ * the prefix piece of several. Returns 1 when taken, 0 when they are for curl's thread to
+ * write, -1 when the thread could not write (errno set). */
+static int ring_take(struct xfer *x, const char *buf, int64_t off, size_t len)
 {
 	pthread_mutex_lock(&x->mu);
-	bool here = x->hasher_on && x->hashed == off && x->ready == off;
+	bool ours = x->hasher_on && !x->write_errno && !x->read_errno &&
+		    (x->ring_hi > x->ring_lo ? off == x->ring_hi : off == x->hashed && off == x->ready);
+	if (ours && x->ring_hi == x->ring_lo)
+		x->ring_lo = x->ring_hi = off;
+	while (ours && x->ring_hi + (int64_t)len - x->ring_lo > RING_SIZE && !x->write_errno && !x->read_errno)
+		pthread_cond_wait(&x->ring_space, &x->mu);
+	ours = ours && !x->read_errno; /* the thread is gone: curl's thread writes, the error comes at the end */
+	int err = x->write_errno;
 	pthread_mutex_unlock(&x->mu);
-	if (here) {
-		/* Only this thread moves ready, so the hasher stays idle while this runs. */
-		digest_update(x->d, buf, len);
-		write_back_hashed(x, off + (int64_t)len);
-		pthread_mutex_lock(&x->mu);
-		x->hashed = x->ready = off + (int64_t)len;
-		pthread_mutex_unlock(&x->mu);
+	if (err) {
+		errno = err;
+		return -1;
 	}
-	advance_ready(x);
+	if (!ours)
+		return 0;
+	/* Past ring_hi the ring is this thread's alone. */
+	size_t first = (size_t)(RING_SIZE - off % RING_SIZE) < len ? (size_t)(RING_SIZE - off % RING_SIZE) : len;
+	memcpy(x->ring + off % RING_SIZE, buf, first);
+	memcpy(x->ring, buf + first, len - first);
+	pthread_mutex_lock(&x->mu);
+	x->ring_hi = off + (int64_t)len;
+	pthread_cond_signal(&x->cv);
+	pthread_mutex_unlock(&x->mu);
+	return 1;
 }
 
 static int64_t hashed_so_far(struct xfer *x)
@@ -309,9 +388,9 @@ static void reset_digest(struct xfer *x)
 	hasher_stop(x, false);
 	digest_free(x->d);
 	x->d = digest_new(x->o->alg);
-	x->hashed = x->ready = x->synced = 0;
+	x->hashed = x->ready = x->synced = x->ring_lo = x->ring_hi = 0;
 	x->ready_idx = 0;
-	x->hasher_errno = 0;
+	x->read_errno = x->write_errno = 0;
 	hasher_start(x);
 }
 
@@ -410,21 +489,16 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 		/* The rest of the range is another connection's now: keep ours, then end this one. */
 		len = (size_t)(p->end - off);
 	}
-	for (size_t done = 0; done < len;) {
-		ssize_t w = pwrite(x->fd, buf + done, len - done, off + (int64_t)done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			c->fatal = true;
-			fail_sys(errno == ENOSPC || errno == EDQUOT ? EX_CANTCREAT : EX_IOERR, "cannot write '%s'", x->o->part);
-			return 0;
-		}
-		done += (size_t)w;
+	int taken = ring_take(x, buf, off, len);
+	if (taken < 0 || (taken == 0 && pwrite_all(x->fd, buf, len, off) < 0)) {
+		c->fatal = true;
+		fail_sys(errno == ENOSPC || errno == EDQUOT ? EX_CANTCREAT : EX_IOERR, "cannot write '%s'", x->o->part);
+		return 0;
 	}
 	p->written += (int64_t)len;
 	c->rate_bytes += (int64_t)len;
 	x->rate_bytes += (int64_t)len;
-	hash_arrived(x, buf, off, len);
+	advance_ready(x);
 	return len < asked ? 0 : len;
 }
 
@@ -744,9 +818,11 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 		return fail_sys(errno == EACCES ? EX_NOPERM : EX_CANTCREAT, "cannot create '%s'", o->part);
 	x.d = digest_new(o->alg);
 	x.rate_t = now_ms();
-	int rc = prepare(&x);
 	pthread_mutex_init(&x.mu, NULL);
 	pthread_cond_init(&x.cv, NULL);
+	pthread_cond_init(&x.ring_space, NULL);
+	x.ring = xmalloc((size_t)RING_SIZE);
+	int rc = prepare(&x);
 	if (rc == 0) {
 		/* A resumed .part is hashed while the rest downloads. */
 		hasher_start(&x);
@@ -762,8 +838,6 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 	}
 	if (hasher_stop(&x, rc == 0) < 0 && rc == 0)
 		rc = -1;
-	pthread_mutex_destroy(&x.mu);
-	pthread_cond_destroy(&x.cv);
 	if (rc == 0 && x.hashed != x.size)
 		rc = fail(EX_SOFTWARE, "hashed %" PRId64 " of %" PRId64 " bytes", x.hashed, x.size);
 	if (rc == 0 && fsync(x.fd) < 0)
@@ -779,7 +853,11 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 	}
 	if (close(x.fd) < 0 && rc == 0)
 		rc = fail_sys(EX_IOERR, "cannot write '%s'", o->part);
+	pthread_mutex_destroy(&x.mu);
+	pthread_cond_destroy(&x.cv);
+	pthread_cond_destroy(&x.ring_space);
 	digest_free(x.d);
+	free(x.ring);
 	free(x.pieces);
 	return rc;
 }
