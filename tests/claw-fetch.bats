@@ -273,16 +273,30 @@ size=999"
 	[ ! -e "$CACHE/UniversalMac_99.1_99A1_Restore.ipsw.digest" ]
 }
 
-@test "a 2 GiB file over 8 connections: offsets past 2^31, verified" {
+@test "a 2 GiB file over 8 connections and over one: offsets past 2^31, verified" {
 	truncate -s 2G "$WWW/big.ipsw"
 	want=$(python3 -c 'import hashlib; h=hashlib.sha256(); z=bytes(1<<24)
 for _ in range(128): h.update(z)
 print(h.hexdigest())')
 	run claw-fetch -j 8 -o big.ipsw --sha256 "$want" "$NGINX_URL/big.ipsw"
+	assert_success
+	[ "$(stat -c %s big.ipsw)" = 2147483648 ]
+	rm -f big.ipsw
+	# One connection: every byte through the digest thread's 32 MiB ring, round it 64 times.
+	run claw-fetch -j 1 -o big.ipsw --sha256 "$want" "$NGINX_URL/big.ipsw"
 	rm -f "$WWW/big.ipsw"
 	assert_success
 	[ "$(stat -c %s big.ipsw)" = 2147483648 ]
 	rm -f big.ipsw
+}
+
+@test "one connection through the ring: random bytes, wrapping it at odd offsets, byte for byte" {
+	head -c $(((96 << 20) + 12345)) /dev/urandom >"$WWW/odd.ipsw"
+	want=$(sha256sum "$WWW/odd.ipsw" | cut -c1-64)
+	run claw-fetch -j 1 -o odd.ipsw --sha256 "$want" "$NGINX_URL/odd.ipsw"
+	assert_success
+	cmp odd.ipsw "$WWW/odd.ipsw"
+	rm -f "$WWW/odd.ipsw" odd.ipsw
 }
 
 @test "usage errors are 64" {
