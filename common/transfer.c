@@ -26,6 +26,7 @@
 #define WRITEBACK_STEP ((int64_t)32 << 20)
 #define STEAL_MIN ((int64_t)256 << 10)
 #define RING_SIZE ((int64_t)32 << 20)
+#define RING_BATCH ((int64_t)1 << 20)
 
 enum { P_TODO, P_ACTIVE, P_DONE };
 
@@ -267,13 +268,24 @@ static int hash_from_disk(struct xfer *x, char *buf, int64_t at, int64_t to)
 	return 0;
 }
 
+/* Nothing for the thread yet: the ring holds less than a batch of a piece still arriving,
+ * or, empty, nothing on disk is left to hash. Waking it for less costs more than it saves. */
+static bool hasher_idle(const struct xfer *x)
+{
+	if (x->hasher_stop)
+		return false;
+	if (x->ring_hi > x->ring_lo)
+		return x->ring_hi - x->ring_lo < RING_BATCH && x->ready <= x->ring_hi;
+	return x->hashed >= x->ready;
+}
+
 static void *hash_loop(void *arg)
 {
 	struct xfer *x = arg;
 	char *buf = xmalloc(1 << 20);
 	pthread_mutex_lock(&x->mu);
 	for (;;) {
-		while (x->ring_hi == x->ring_lo && x->hashed >= x->ready && !x->hasher_stop)
+		while (hasher_idle(x))
 			pthread_cond_wait(&x->cv, &x->mu);
 		if (x->hasher_drop)
 			break;
@@ -337,7 +349,8 @@ static void advance_ready(struct xfer *x)
 	pthread_mutex_lock(&x->mu);
 	if (ready > x->ready) {
 		x->ready = ready;
-		pthread_cond_signal(&x->cv);
+		if (!hasher_idle(x))
+			pthread_cond_signal(&x->cv);
 	}
 	pthread_mutex_unlock(&x->mu);
 }
@@ -370,7 +383,8 @@ static int ring_take(struct xfer *x, const char *buf, int64_t off, size_t len)
 	memcpy(x->ring, buf + first, len - first);
 	pthread_mutex_lock(&x->mu);
 	x->ring_hi = off + (int64_t)len;
-	pthread_cond_signal(&x->cv);
+	if (!hasher_idle(x))
+		pthread_cond_signal(&x->cv);
 	pthread_mutex_unlock(&x->mu);
 	return 1;
 }
