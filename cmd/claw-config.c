@@ -95,22 +95,12 @@ static int do_dump(const struct claw_config *cfg, int json)
 	return 0;
 }
 
-/* The value at a dotted key in the unmasked tree: a secret's change must change the digest. */
-static json_t *value_at(json_t *tree, const char *key)
-{
-	char *k = xstrdup(key), *save = NULL;
-	json_t *v = tree;
-	for (char *part = strtok_r(k, ".", &save); part && v; part = strtok_r(NULL, ".", &save))
-		v = json_object_get(v, part);
-	free(k);
-	return v;
-}
-
-/* Feed one KEY or @FILE to a digest: its name, then its value. */
-static void digest_item(struct digest *d, const struct claw_config *cfg, json_t *tree, const char *item)
+/* Feed one KEY or @FILE to a digest: its name, then its value (a secret's in clear, so that
+ * changing it changes the digest). */
+static void digest_item(struct digest *d, const struct claw_config *cfg, const char *item)
 {
 	char hex[DIGEST_HEX_MAX];
-	json_t *probe;
+	json_t *v;
 	digest_update(d, item, strlen(item) + 1);
 	if (item[0] == '@') {
 		/* A file's own digest stands for it; a missing one is its own distinct input. */
@@ -119,11 +109,12 @@ static void digest_item(struct digest *d, const struct claw_config *cfg, json_t 
 		digest_update(d, hex, strlen(hex) + 1);
 		return;
 	}
-	if (config_lookup(cfg, item, &probe) < 0)
+	int rc = config_value(cfg, item, &v);
+	if (rc < 0)
 		cli_usage_error("%s", fail_msg());
-	json_decref(probe);
-	json_t *v = value_at(tree, item);
-	char *text = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+	char *text = rc == 0 ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+	if (rc == 0)
+		json_decref(v);
 	digest_update(d, text ? text : "unset", strlen(text ? text : "unset") + 1);
 	if (text)
 		secure_zero(text, strlen(text));
@@ -137,17 +128,15 @@ static int do_digest(const struct claw_config *cfg, char **items, int n)
 	for (int i = 0; i < n; i++)
 		if (!strcmp(items[i], ",") && (i == 0 || i == n - 1 || !strcmp(items[i - 1], ",")))
 			cli_usage_error("an empty group: a ',' needs keys or @files on both sides");
-	json_t *tree = config_json(cfg, false);
 	for (int i = 0; i < n; i++) {
 		struct digest *d = digest_new(DIGEST_SHA256);
 		for (; i < n && strcmp(items[i], ","); i++)
-			digest_item(d, cfg, tree, items[i]);
+			digest_item(d, cfg, items[i]);
 		char hex[DIGEST_HEX_MAX];
 		digest_final_hex(d, hex);
 		digest_free(d);
 		puts(hex);
 	}
-	json_decref(tree);
 	return 0;
 }
 

@@ -813,11 +813,24 @@ json_t *config_json(const struct claw_config *c, bool mask)
 	return copy;
 }
 
+int config_value(const struct claw_config *c, const char *key, json_t **out)
+{
+	if (*key && !field_by_path(key))
+		return fail(EX_USAGE, "unknown key '%s'", key);
+	json_t *v = *key ? tree_get(c->tree, key) : c->tree;
+	if (!v)
+		return 1;
+	*out = json_incref(v);
+	return 0;
+}
+
 int config_lookup(const struct claw_config *c, const char *key, json_t **out)
 {
-	const struct field *f = *key ? field_by_path(key) : &root;
-	if (!f)
-		return fail(EX_USAGE, "unknown key '%s'", key);
+	json_t *clear;
+	int rc = config_value(c, key, &clear);
+	if (rc != 0)
+		return rc;
+	json_decref(clear);
 	json_t *masked = config_json(c, true);
 	json_t *v = *key ? tree_get(masked, key) : masked;
 	if (!v) {

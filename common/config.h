@@ -64,6 +64,8 @@ int config_yaml(const struct claw_config *cfg, char **out, size_t *len);
 /* Look up a dotted key. Returns 0 and a new reference, 1 when the key is known but
  * unset, -1 (EX_USAGE) when the schema has no such key. Secrets come back masked. */
 int config_lookup(const struct claw_config *cfg, const char *key, json_t **out);
+/* The same, secrets in clear: for digests and the like, never for printing. */
+int config_value(const struct claw_config *cfg, const char *key, json_t **out);
 /* Does the schema say this dotted key holds a size (written back with its unit)? */
 bool config_key_is_size(const char *key);
 
