@@ -69,7 +69,7 @@ struct xfer {
 	int64_t hashed, ready;
 	char *ring;
 	int64_t ring_lo, ring_hi;
-	int64_t synced; /* how far the disk has been asked to write back: moved by whoever hashes */
+	int64_t synced; /* how far the disk has been asked to write back: the digest thread's alone */
 	pthread_t hasher;
 	pthread_mutex_t mu;
 	pthread_cond_t cv, ring_space;
@@ -214,17 +214,10 @@ static void write_back_hashed(struct xfer *x, int64_t hashed)
 	}
 }
 
-static int pwrite_all(int fd, const char *buf, size_t len, int64_t off)
+/* The .part could not be written (errno): a full disk is 73, anything else 74. */
+static int fail_write(const struct xfer *x)
 {
-	for (size_t done = 0; done < len;) {
-		ssize_t w = pwrite(fd, buf + done, len - done, off + (int64_t)done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		done += (size_t)w;
-	}
-	return 0;
+	return fail_sys(errno == ENOSPC || errno == EDQUOT ? EX_CANTCREAT : EX_IOERR, "cannot write '%s'", x->o->part);
 }
 
 /* Write and hash the front of the ring, up to where it wraps. Called unlocked. */
@@ -289,10 +282,10 @@ static void *hash_loop(void *arg)
 			pthread_cond_wait(&x->cv, &x->mu);
 		if (x->hasher_drop)
 			break;
-		int64_t at = x->hashed, to = x->ring_hi > x->ring_lo ? x->ring_hi : x->ready;
+		bool ring = x->ring_hi > x->ring_lo;
+		int64_t at = x->hashed, to = ring ? x->ring_hi : x->ready;
 		if (at >= to)
 			break; /* stopped, with nothing left */
-		bool ring = x->ring_hi > x->ring_lo;
 		pthread_mutex_unlock(&x->mu);
 		if ((ring ? drain_ring(x, at, to) : hash_from_disk(x, buf, at, to)) < 0)
 			break;
@@ -328,8 +321,7 @@ static int hasher_stop(struct xfer *x, bool drain)
 		x->ready = x->hashed;
 	if (x->write_errno) {
 		errno = x->write_errno;
-		return fail_sys(errno == ENOSPC || errno == EDQUOT ? EX_CANTCREAT : EX_IOERR, "cannot write '%s'",
-				x->o->part);
+		return fail_write(x);
 	}
 	if (x->read_errno) {
 		errno = x->read_errno;
@@ -506,7 +498,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 	int taken = ring_take(x, buf, off, len);
 	if (taken < 0 || (taken == 0 && pwrite_all(x->fd, buf, len, off) < 0)) {
 		c->fatal = true;
-		fail_sys(errno == ENOSPC || errno == EDQUOT ? EX_CANTCREAT : EX_IOERR, "cannot write '%s'", x->o->part);
+		fail_write(x);
 		return 0;
 	}
 	p->written += (int64_t)len;

@@ -30,6 +30,8 @@ void buf_free(struct buf *b);
 int file_read(const char *path, size_t max, struct buf *out);
 /* Write all of buf to fd, retrying short writes and EINTR. */
 int write_all(int fd, const void *buf, size_t len);
+/* The same at an offset, with pwrite. */
+int pwrite_all(int fd, const void *buf, size_t len, int64_t off);
 
 /* A word a POSIX shell reads back as exactly s: s itself when every byte is safe, else single-quoted. */
 char *sh_quote(const char *s);
