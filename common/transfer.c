@@ -1,6 +1,7 @@
 /* transfer: pieces over curl multi, written with pwrite, hashed along the contiguous prefix
  * by a thread of its own: from a ring that curl's thread fills where bytes arrive at the
- * digest's frontier (the thread writes those too), read back from the file where not. */
+ * digest's frontier (the thread writes those too), read back from the file where not.
+ * A third thread makes the file durable behind the digest, so the end waits for little. */
 #include "transfer.h"
 #include "http.h"
 #include "atomic.h"
@@ -24,6 +25,7 @@
 #define MIN_PIECE ((int64_t)4 << 20)
 #define MAX_PIECE ((int64_t)256 << 20)
 #define WRITEBACK_STEP ((int64_t)32 << 20)
+#define DURABLE_STEP ((int64_t)64 << 20)
 #define STEAL_MIN ((int64_t)256 << 10)
 #define RING_SIZE ((int64_t)32 << 20)
 #define RING_BATCH ((int64_t)1 << 20)
@@ -75,6 +77,13 @@ struct xfer {
 	pthread_cond_t cv, ring_space;
 	bool hasher_on, hasher_stop, hasher_drop;
 	int read_errno, write_errno;
+	/* A third thread makes the file durable behind the digest, a step at a time: it fsyncs
+	 * when durable_want passes durable_done. Under mu. */
+	pthread_t syncer;
+	pthread_cond_t sync_cv;
+	int64_t durable_want, durable_done;
+	bool syncer_stop;
+	int sync_errno;
 	bool no_range;
 	CURLM *multi;
 	struct conn conns[MAX_CONNS];
@@ -203,8 +212,8 @@ static void save_state(struct xfer *x)
 
 /* ---- the digest over the contiguous prefix, on its own thread ---- */
 
-/* Hand the disk what is hashed, a step at a time, so that the fsync at the end waits for
- * little: behind the digest, where the file is contiguous and done, and off curl's thread
+/* Hand the disk what is hashed, a step at a time, so the syncer's fsyncs find it on its
+ * way: behind the digest, where the file is contiguous and done, and off curl's thread
  * (sync_file_range can wait for a busy disk). The digest thread's alone. */
 static void write_back_hashed(struct xfer *x, int64_t hashed)
 {
@@ -212,6 +221,43 @@ static void write_back_hashed(struct xfer *x, int64_t hashed)
 		start_writeback(x->fd, x->synced, hashed - x->synced);
 		x->synced = hashed;
 	}
+}
+
+/* Ask the syncer to make [0, hashed) durable once it is a step ahead. Called under mu. */
+static void make_durable(struct xfer *x, int64_t hashed)
+{
+	if (hashed - x->durable_want >= DURABLE_STEP) {
+		x->durable_want = hashed;
+		pthread_cond_signal(&x->sync_cv);
+	}
+}
+
+/* Writeback only hands the bytes to the disk; its write cache (or a VM host's page cache)
+ * still holds them, and flushing that at the end can take as long as the download did. So
+ * the file is fsynced a step at a time while the rest arrives, and the fsync at the end
+ * waits for the last step only. A step that lands during a flush is taken by the next. */
+static void *sync_loop(void *arg)
+{
+	struct xfer *x = arg;
+	pthread_mutex_lock(&x->mu);
+	for (;;) {
+		while (!x->syncer_stop && x->durable_want <= x->durable_done)
+			pthread_cond_wait(&x->sync_cv, &x->mu);
+		if (x->syncer_stop)
+			break;
+		int64_t want = x->durable_want;
+		pthread_mutex_unlock(&x->mu);
+		int rc = fsync(x->fd), e = errno;
+		pthread_mutex_lock(&x->mu);
+		if (rc < 0) {
+			/* Reported once per file: keep it for the end, whose fsync may not see it. */
+			x->sync_errno = e;
+			break;
+		}
+		x->durable_done = want;
+	}
+	pthread_mutex_unlock(&x->mu);
+	return NULL;
 }
 
 /* The .part could not be written (errno): a full disk is 73, anything else 74. */
@@ -235,6 +281,7 @@ static int drain_ring(struct xfer *x, int64_t at, int64_t to)
 	write_back_hashed(x, to);
 	pthread_mutex_lock(&x->mu);
 	x->ring_lo = x->hashed = to;
+	make_durable(x, to);
 	pthread_cond_signal(&x->ring_space);
 	return 0;
 }
@@ -258,6 +305,7 @@ static int hash_from_disk(struct xfer *x, char *buf, int64_t at, int64_t to)
 	write_back_hashed(x, at);
 	pthread_mutex_lock(&x->mu);
 	x->hashed = at;
+	make_durable(x, at);
 	return 0;
 }
 
@@ -298,9 +346,11 @@ static void *hash_loop(void *arg)
 
 static void hasher_start(struct xfer *x)
 {
-	x->hasher_stop = x->hasher_drop = false;
-	if (pthread_create(&x->hasher, NULL, hash_loop, x) != 0)
-		die(EX_OSERR, "cannot start the hashing thread");
+	x->hasher_stop = x->hasher_drop = x->syncer_stop = false;
+	x->durable_want = x->durable_done = 0;
+	if (pthread_create(&x->hasher, NULL, hash_loop, x) != 0 ||
+	    pthread_create(&x->syncer, NULL, sync_loop, x) != 0)
+		die(EX_OSERR, "cannot start the hashing threads");
 	x->hasher_on = true;
 }
 
@@ -316,12 +366,21 @@ static int hasher_stop(struct xfer *x, bool drain)
 	pthread_cond_signal(&x->cv);
 	pthread_mutex_unlock(&x->mu);
 	pthread_join(x->hasher, NULL);
+	pthread_mutex_lock(&x->mu);
+	x->syncer_stop = true;
+	pthread_cond_signal(&x->sync_cv);
+	pthread_mutex_unlock(&x->mu);
+	pthread_join(x->syncer, NULL);
 	x->hasher_on = false;
 	if (!drain)
 		x->ready = x->hashed;
 	if (x->write_errno) {
 		errno = x->write_errno;
 		return fail_write(x);
+	}
+	if (x->sync_errno) {
+		errno = x->sync_errno;
+		return fail_sys(EX_IOERR, "cannot sync '%s'", x->o->part);
 	}
 	if (x->read_errno) {
 		errno = x->read_errno;
@@ -396,7 +455,7 @@ static void reset_digest(struct xfer *x)
 	x->d = digest_new(x->o->alg);
 	x->hashed = x->ready = x->synced = x->ring_lo = x->ring_hi = 0;
 	x->ready_idx = 0;
-	x->read_errno = x->write_errno = 0;
+	x->read_errno = x->write_errno = x->sync_errno = 0;
 	hasher_start(x);
 }
 
@@ -827,6 +886,7 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 	pthread_mutex_init(&x.mu, NULL);
 	pthread_cond_init(&x.cv, NULL);
 	pthread_cond_init(&x.ring_space, NULL);
+	pthread_cond_init(&x.sync_cv, NULL);
 	x.ring = xmalloc((size_t)RING_SIZE);
 	int rc = prepare(&x);
 	if (rc == 0) {
@@ -846,7 +906,8 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 		rc = -1;
 	if (rc == 0 && x.hashed != x.size)
 		rc = fail(EX_SOFTWARE, "hashed %" PRId64 " of %" PRId64 " bytes", x.hashed, x.size);
-	if (rc == 0 && fsync(x.fd) < 0)
+	/* The cache trusts a file by its size and mtime from now on: all of it must be on disk. */
+	if (rc == 0 && fsync_full(x.fd) < 0)
 		rc = fail_sys(EX_IOERR, "cannot sync '%s'", o->part);
 	if (rc == 0) {
 		digest_final_hex(x.d, res->hex);
@@ -862,6 +923,7 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 	pthread_mutex_destroy(&x.mu);
 	pthread_cond_destroy(&x.cv);
 	pthread_cond_destroy(&x.ring_space);
+	pthread_cond_destroy(&x.sync_cv);
 	digest_free(x.d);
 	free(x.ring);
 	free(x.pieces);

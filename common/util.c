@@ -273,6 +273,16 @@ void start_writeback(int fd, int64_t off, int64_t len)
 }
 #endif
 
+int fsync_full(int fd)
+{
+#ifdef F_FULLFSYNC
+	if (fcntl(fd, F_FULLFSYNC) == 0)
+		return 0;
+	/* Not every file system has it (network and FAT volumes): fsync is all there is. */
+#endif
+	return fsync(fd);
+}
+
 int fsync_dir(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -56,6 +56,10 @@ int host_cpu_count(void);
  * waiting, so a final fsync has little left to do. A no-op where unsupported. */
 void start_writeback(int fd, int64_t off, int64_t len);
 
+/* fsync, and on macOS past the drive's own cache too (F_FULLFSYNC): there fsync(2)
+ * stops at the drive, which may lose what it holds at a power cut. */
+int fsync_full(int fd);
+
 /* fsync a directory, so a rename in it survives a crash. */
 int fsync_dir(const char *path);
 

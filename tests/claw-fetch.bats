@@ -299,6 +299,30 @@ print(h.hexdigest())')
 	rm -f "$WWW/odd.ipsw" odd.ipsw
 }
 
+@test "the file is made durable while it arrives, and once more at the end" {
+	[ "$(uname)" = Linux ] || skip "watched with strace, which is Linux's"
+	truncate -s 256M "$WWW/durable.ipsw"
+	want=$(python3 -c 'import hashlib; print(hashlib.sha256(bytes(256 << 20)).hexdigest())')
+	# (LeakSanitizer cannot run under ptrace; the other tests cover leaks.)
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		run strace -f -y -qq -e trace=pwrite64,fsync -e signal=none -o trace claw-fetch -j 1 -o durable.ipsw \
+			--sha256 "$want" "$NGINX_URL/durable.ipsw"
+	rm -f "$WWW/durable.ipsw"
+	assert_success
+	# Line numbers in the .part's trace: its fsyncs (at their start), and its last write.
+	grep -n 'durable.ipsw.part>' trace | grep -E '(pwrite64|fsync)\(' >part.trace
+	last_write=$(grep 'pwrite64(' part.trace | tail -n 1 | cut -d: -f1)
+	syncs=$(grep 'fsync(' part.trace | cut -d: -f1)
+	[ -n "$last_write" ] && [ -n "$syncs" ]
+	early=0
+	for n in $syncs; do [ "$n" -gt "$last_write" ] || early=$((early + 1)); done
+	echo "fsyncs before the last write: $early; after it: $(($(echo "$syncs" | wc -l) - early))"
+	# 64 MiB steps: at 64, 128 and 192 MiB, unless a slow flush merged some.
+	[ "$early" -ge 1 ]
+	[ "$(echo "$syncs" | tail -n 1)" -gt "$last_write" ]
+	rm -f durable.ipsw
+}
+
 @test "usage errors are 64" {
 	run claw-fetch -j 0 "$URL"
 	assert_failure 64
