@@ -8,8 +8,9 @@
 
 static const char *prog = "claw";
 static enum log_level level = LOG_NORMAL;
-static int last_code = EX_SOFTWARE;
-static char last_msg[1024] = "unknown error";
+/* Per thread: claw-fetch's helper threads record their own failures. */
+static _Thread_local int last_code = EX_SOFTWARE;
+static _Thread_local char last_msg[1024] = "unknown error";
 
 void log_init(const char *argv0)
 {

@@ -82,6 +82,7 @@ struct xfer {
 	pthread_t syncer;
 	pthread_cond_t sync_cv;
 	int64_t durable_want, durable_done;
+	char *state_posted; /* the state file's text, for after the next fsync */
 	bool syncer_stop;
 	int sync_errno;
 	bool no_range;
@@ -179,14 +180,12 @@ static int load_state(struct xfer *x)
 	return 0;
 }
 
-static void save_state(struct xfer *x)
+/* The state file's text: each piece and how much of it is written; NULL when the .part's
+ * length says it all (one piece). Curl's thread. */
+static char *state_text(struct xfer *x)
 {
-	char *path = state_path(x->o->part);
-	if (x->npieces <= 1 || x->size < 0) {
-		unlink(path); /* one piece: the .part's length says it all */
-		free(path);
-		return;
-	}
+	if (x->npieces <= 1 || x->size < 0)
+		return NULL;
 	/* Bytes still in the ring are not on disk yet: a piece counts up to the ring's front. */
 	pthread_mutex_lock(&x->mu);
 	int64_t lo = x->ring_lo, hi = x->ring_hi;
@@ -202,12 +201,48 @@ static void save_state(struct xfer *x)
 	}
 	json_t *j = json_pack("{s:s, s:I, s:o}", "url", x->o->url, "size", (json_int_t)x->size, "pieces", pieces);
 	char *text = json_dumps(j, JSON_COMPACT);
-	/* Best effort: without it a resume re-fetches, it never corrupts. */
-	if (atomic_write(path, text, strlen(text), 0644) < 0)
-		info("cannot save '%s': %s", path, fail_msg());
-	free(text);
 	json_decref(j);
+	return text;
+}
+
+/* Replace the state file with text (none: remove it). The caller has made the bytes it
+ * counts durable first: a state file that claims what a power cut took would be trusted.
+ * Best effort: without it a resume starts over, it never corrupts. */
+static void write_state(const struct xfer *x, const char *text)
+{
+	char *path = state_path(x->o->part);
+	if (!text)
+		unlink(path);
+	else if (atomic_write(path, text, strlen(text), 0644) < 0)
+		info("cannot save '%s': %s", path, fail_msg());
 	free(path);
+}
+
+/* Save the state now, on curl's thread: for an interrupted or failed run, once the threads
+ * have stopped. After a failed sync nothing on disk can be vouched for. */
+static void save_state(struct xfer *x)
+{
+	char *text = state_text(x);
+	if (text && (x->sync_errno || fsync(x->fd) < 0)) {
+		free(text);
+		text = NULL;
+	}
+	write_state(x, text);
+	free(text);
+}
+
+/* Hand the state to the syncer, which writes it after its next fsync of the .part: curl's
+ * thread never waits for the disk, and the state never runs ahead of what is durable. */
+static void post_state(struct xfer *x)
+{
+	char *text = state_text(x);
+	if (!text)
+		return;
+	pthread_mutex_lock(&x->mu);
+	free(x->state_posted);
+	x->state_posted = text;
+	pthread_cond_signal(&x->sync_cv);
+	pthread_mutex_unlock(&x->mu);
 }
 
 /* ---- the digest over the contiguous prefix, on its own thread ---- */
@@ -235,19 +270,25 @@ static void make_durable(struct xfer *x, int64_t hashed)
 /* Writeback only hands the bytes to the disk; its write cache (or a VM host's page cache)
  * still holds them, and flushing that at the end can take as long as the download did. So
  * the file is fsynced a step at a time while the rest arrives, and the fsync at the end
- * waits for the last step only. A step that lands during a flush is taken by the next. */
+ * waits for the last step only. A step that lands during a flush is taken by the next.
+ * A posted state is written after an fsync, which covers every byte it counts. */
 static void *sync_loop(void *arg)
 {
 	struct xfer *x = arg;
 	pthread_mutex_lock(&x->mu);
 	for (;;) {
-		while (!x->syncer_stop && x->durable_want <= x->durable_done)
+		while (!x->syncer_stop && x->durable_want <= x->durable_done && !x->state_posted)
 			pthread_cond_wait(&x->sync_cv, &x->mu);
 		if (x->syncer_stop)
 			break;
 		int64_t want = x->durable_want;
+		char *state = x->state_posted;
+		x->state_posted = NULL;
 		pthread_mutex_unlock(&x->mu);
 		int rc = fsync(x->fd), e = errno;
+		if (rc == 0 && state)
+			write_state(x, state);
+		free(state);
 		pthread_mutex_lock(&x->mu);
 		if (rc < 0) {
 			/* Reported once per file: keep it for the end, whose fsync may not see it. */
@@ -371,6 +412,8 @@ static int hasher_stop(struct xfer *x, bool drain)
 	pthread_cond_signal(&x->sync_cv);
 	pthread_mutex_unlock(&x->mu);
 	pthread_join(x->syncer, NULL);
+	free(x->state_posted); /* older than the state the caller saves next, if any */
+	x->state_posted = NULL;
 	x->hasher_on = false;
 	if (!drain)
 		x->ready = x->hashed;
@@ -664,7 +707,6 @@ static int on_done(struct xfer *x, struct conn *c, CURLcode rc)
 		if (p->end == UNKNOWN_END)
 			x->size = p->written, p->end = p->written;
 		stop_conn(x, c);
-		save_state(x);
 		return 0;
 	}
 	if (ok) /* the body ended before the range did */
@@ -830,8 +872,10 @@ static int run_loop(struct xfer *x)
 			}
 		}
 		report(x, false, false);
-		if (x->o->size >= 0 && now_ms() - x->last_state_save > 1000) {
-			save_state(x);
+		if (all_done(x))
+			break; /* with no transfer left, a poll would sleep its whole timeout */
+		if (now_ms() - x->last_state_save > 1000) {
+			post_state(x);
 			x->last_state_save = now_ms();
 		}
 		curl_multi_poll(x->multi, NULL, 0, 100, NULL);
@@ -860,8 +904,9 @@ static int prepare(struct xfer *x)
 		return 0;
 	}
 	int64_t have = st.st_size;
-	if (x->size >= 0 && have > x->size) {
-		/* Longer than the file can be: not ours to continue. */
+	/* Longer than the file can be, or with holes (pieces written in parallel, whose record
+	 * is gone): its length is not a prefix to continue. */
+	if ((x->size >= 0 && have > x->size) || lseek(x->fd, 0, SEEK_HOLE) < have) {
 		if (ftruncate(x->fd, 0) < 0)
 			return fail_sys(EX_IOERR, "cannot truncate '%s'", x->o->part);
 		have = 0;

@@ -130,6 +130,29 @@ setup() {
 	done
 }
 
+@test "a .part with holes and no state file (its record lost) starts over, not trusting the holes" {
+	head -c 1048576 "$IPSW" >out.ipsw.part
+	truncate -s 33554432 out.ipsw.part
+	run claw-fetch -v -j 4 -o out.ipsw --sha256 "$SHA256" "$URL"
+	assert_success
+	refute_output --partial "resum"
+	cmp out.ipsw "$IPSW"
+}
+
+@test "the state file is written only after the .part is synced: it never counts what a power cut takes" {
+	[ "$(uname)" = Linux ] || skip "watched with strace, which is Linux's"
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		run strace -f -y -qq -e trace=fsync,rename,renameat,renameat2 -e signal=none -o trace \
+			claw-fetch -j 4 -o out.ipsw --sha256 "$SHA256" "$NGINX_URL/slow/UniversalMac_99.1_99A1_Restore.ipsw"
+	assert_success
+	cmp out.ipsw "$IPSW"
+	# Between one state file and the next, the .part was synced at least once.
+	run awk '/fsync\(.*out\.ipsw\.part>/ { synced = 1 }
+		/rename.*"out\.ipsw\.part\.state"/ { states++; if (!synced) bad++; synced = 0 }
+		END { print states + 0, bad + 0 }' trace
+	assert_output --regexp '^[1-9][0-9]* 0$'
+}
+
 @test "SIGINT and SIGTERM leave a resumable .part and say so; a second run resumes" {
 	for sig in INT TERM; do
 		rm -f out.ipsw*
