@@ -336,7 +336,8 @@ print(h.hexdigest())')
 	grep -n 'durable.ipsw.part>' trace | grep -E '(pwrite64|fsync)\(' >part.trace
 	last_write=$(grep 'pwrite64(' part.trace | tail -n 1 | cut -d: -f1)
 	syncs=$(grep 'fsync(' part.trace | cut -d: -f1)
-	[ -n "$last_write" ] && [ -n "$syncs" ]
+	[ -n "$last_write" ]
+	[ -n "$syncs" ]
 	early=0
 	for n in $syncs; do [ "$n" -gt "$last_write" ] || early=$((early + 1)); done
 	echo "fsyncs before the last write: $early; after it: $(($(echo "$syncs" | wc -l) - early))"
