@@ -1,7 +1,7 @@
 /* transfer: pieces over curl multi, written with pwrite, hashed along the contiguous prefix
  * by a thread of its own: from a ring that curl's thread fills where bytes arrive at the
- * digest's frontier (the thread writes those too), read back from the file where not.
- * A third thread makes the file durable behind the digest, so the end waits for little. */
+ * digest's frontier (a writer thread writes those meanwhile), read back from the file where
+ * not. A fourth thread makes the file durable behind the digest, so the end waits for little. */
 #include "transfer.h"
 #include "http.h"
 #include "atomic.h"
@@ -64,17 +64,20 @@ struct xfer {
 	size_t npieces, ready_idx;
 	/* The digest runs on a thread of its own. ready is how far the contiguous prefix of
 	 * what has arrived reaches, hashed how far the digest has got. Bytes that arrive at the
-	 * digest's frontier are copied to the ring, [ring_lo, ring_hi) of the file, which the
-	 * thread writes and hashes (ring_lo == hashed while it holds any); the rest curl's thread
-	 * writes, and the digest reads back once the prefix reaches it. All under mu. */
+	 * digest's frontier are copied to the ring, [ring_lo, ring_hi) of the file: the writer
+	 * thread writes them (up to ring_written) while the digest thread hashes them, each at
+	 * its own pace, and a byte leaves the ring once both are done with it. The rest curl's
+	 * thread writes, and the digest reads back once the prefix reaches it. All under mu. */
 	struct digest *d;
 	int64_t hashed, ready;
 	char *ring;
-	int64_t ring_lo, ring_hi;
-	int64_t synced; /* how far the disk has been asked to write back: the digest thread's alone */
-	pthread_t hasher;
+	int64_t ring_lo, ring_hi, ring_written;
+	/* How far the disk has been asked to write back: of what the digest read back (the
+	 * digest thread's alone), and of what the writer wrote (the writer's alone). */
+	int64_t synced, ring_synced;
+	pthread_t hasher, writer;
 	pthread_mutex_t mu;
-	pthread_cond_t cv, ring_space;
+	pthread_cond_t cv, wcv, ring_space;
 	bool hasher_on, hasher_stop, hasher_drop;
 	int read_errno, write_errno;
 	/* A third thread makes the file durable behind the digest, a step at a time: it fsyncs
@@ -186,9 +189,9 @@ static char *state_text(struct xfer *x)
 {
 	if (x->npieces <= 1 || x->size < 0)
 		return NULL;
-	/* Bytes still in the ring are not on disk yet: a piece counts up to the ring's front. */
+	/* Bytes the writer has not written yet are not on disk: a piece counts up to them. */
 	pthread_mutex_lock(&x->mu);
-	int64_t lo = x->ring_lo, hi = x->ring_hi;
+	int64_t lo = x->ring_written, hi = x->ring_hi;
 	pthread_mutex_unlock(&x->mu);
 	json_t *pieces = json_array();
 	for (size_t i = 0; i < x->npieces; i++) {
@@ -247,14 +250,13 @@ static void post_state(struct xfer *x)
 
 /* ---- the digest over the contiguous prefix, on its own thread ---- */
 
-/* Hand the disk what is hashed, a step at a time, so the syncer's fsyncs find it on its
- * way: behind the digest, where the file is contiguous and done, and off curl's thread
- * (sync_file_range can wait for a busy disk). The digest thread's alone. */
-static void write_back_hashed(struct xfer *x, int64_t hashed)
+/* Hand the disk what is written, a step at a time, so the syncer's fsyncs find it on its
+ * way: off curl's thread (sync_file_range can wait for a busy disk), from [*mark, upto). */
+static void write_back(struct xfer *x, int64_t *mark, int64_t upto)
 {
-	if (hashed - x->synced >= WRITEBACK_STEP) {
-		start_writeback(x->fd, x->synced, hashed - x->synced);
-		x->synced = hashed;
+	if (upto - *mark >= WRITEBACK_STEP) {
+		start_writeback(x->fd, *mark, upto - *mark);
+		*mark = upto;
 	}
 }
 
@@ -307,23 +309,50 @@ static int fail_write(const struct xfer *x)
 	return fail_sys(errno == ENOSPC || errno == EDQUOT ? EX_CANTCREAT : EX_IOERR, "cannot write '%s'", x->o->part);
 }
 
-/* Write and hash the front of the ring, up to where it wraps. Called unlocked. */
-static int drain_ring(struct xfer *x, int64_t at, int64_t to)
+/* The digest is inside the ring: [hashed, ring_hi) waits there to be hashed. Under mu. */
+static bool ring_unhashed(const struct xfer *x)
 {
-	const char *src = x->ring + at % RING_SIZE;
-	if (to - at > RING_SIZE - at % RING_SIZE)
-		to = at + RING_SIZE - at % RING_SIZE;
-	if (pwrite_all(x->fd, src, (size_t)(to - at), at) < 0) {
+	return x->hashed >= x->ring_lo && x->hashed < x->ring_hi;
+}
+
+/* A byte leaves the ring once it is written and hashed. Under mu. */
+static void ring_release(struct xfer *x)
+{
+	int64_t hashed = x->hashed < x->ring_hi ? x->hashed : x->ring_hi;
+	x->ring_lo = x->ring_written < hashed ? x->ring_written : hashed;
+	pthread_cond_signal(&x->ring_space);
+}
+
+/* [at, to) of the ring, cut where it wraps. */
+static int64_t ring_span(int64_t at, int64_t to)
+{
+	return to - at > RING_SIZE - at % RING_SIZE ? at + RING_SIZE - at % RING_SIZE : to;
+}
+
+/* Hash the front of the ring. Called unlocked; returns locked. */
+static void hash_ring(struct xfer *x, int64_t at, int64_t to)
+{
+	to = ring_span(at, to);
+	digest_update(x->d, x->ring + at % RING_SIZE, (size_t)(to - at));
+	pthread_mutex_lock(&x->mu);
+	x->hashed = to;
+	ring_release(x);
+	make_durable(x, to);
+}
+
+/* Write the oldest unwritten bytes of the ring. Called unlocked; returns locked. */
+static int write_ring(struct xfer *x, int64_t at, int64_t to)
+{
+	to = ring_span(at, to);
+	if (pwrite_all(x->fd, x->ring + at % RING_SIZE, (size_t)(to - at), at) < 0) {
 		pthread_mutex_lock(&x->mu);
 		x->write_errno = errno;
 		return -1;
 	}
-	digest_update(x->d, src, (size_t)(to - at));
-	write_back_hashed(x, to);
+	write_back(x, &x->ring_synced, to);
 	pthread_mutex_lock(&x->mu);
-	x->ring_lo = x->hashed = to;
-	make_durable(x, to);
-	pthread_cond_signal(&x->ring_space);
+	x->ring_written = to;
+	ring_release(x);
 	return 0;
 }
 
@@ -343,22 +372,31 @@ static int hash_from_disk(struct xfer *x, char *buf, int64_t at, int64_t to)
 		digest_update(x->d, buf, (size_t)n);
 		at += n;
 	}
-	write_back_hashed(x, at);
+	write_back(x, &x->synced, at);
 	pthread_mutex_lock(&x->mu);
 	x->hashed = at;
 	make_durable(x, at);
 	return 0;
 }
 
-/* Nothing for the thread yet: the ring holds less than a batch of a piece still arriving,
- * or, empty, nothing on disk is left to hash. Waking it for less costs more than it saves. */
+/* Nothing for the digest yet: the ring holds less than a batch of a piece still arriving,
+ * or, past the ring, nothing on disk is left to hash. Waking it for less costs more than it
+ * saves. Under mu. */
 static bool hasher_idle(const struct xfer *x)
 {
 	if (x->hasher_stop)
 		return false;
-	if (x->ring_hi > x->ring_lo)
-		return x->ring_hi - x->ring_lo < RING_BATCH && x->ready <= x->ring_hi;
+	if (ring_unhashed(x))
+		return x->ring_hi - x->hashed < RING_BATCH && x->ready <= x->ring_hi;
 	return x->hashed >= x->ready;
+}
+
+/* Nothing for the writer yet: the same batches, of the ring's unwritten bytes. Under mu. */
+static bool writer_idle(const struct xfer *x)
+{
+	if (x->hasher_stop)
+		return false;
+	return x->ring_hi - x->ring_written < (x->ready <= x->ring_hi ? RING_BATCH : 1);
 }
 
 static void *hash_loop(void *arg)
@@ -371,17 +409,38 @@ static void *hash_loop(void *arg)
 			pthread_cond_wait(&x->cv, &x->mu);
 		if (x->hasher_drop)
 			break;
-		bool ring = x->ring_hi > x->ring_lo;
+		bool ring = ring_unhashed(x);
 		int64_t at = x->hashed, to = ring ? x->ring_hi : x->ready;
 		if (at >= to)
 			break; /* stopped, with nothing left */
 		pthread_mutex_unlock(&x->mu);
-		if ((ring ? drain_ring(x, at, to) : hash_from_disk(x, buf, at, to)) < 0)
+		if (ring)
+			hash_ring(x, at, to);
+		else if (hash_from_disk(x, buf, at, to) < 0)
 			break;
 	}
-	pthread_cond_signal(&x->ring_space); /* a writer waiting for room must see the error */
+	pthread_cond_signal(&x->ring_space); /* curl's thread waiting for room must see the error */
 	pthread_mutex_unlock(&x->mu);
 	free(buf);
+	return NULL;
+}
+
+static void *write_loop(void *arg)
+{
+	struct xfer *x = arg;
+	pthread_mutex_lock(&x->mu);
+	for (;;) {
+		while (writer_idle(x))
+			pthread_cond_wait(&x->wcv, &x->mu);
+		int64_t at = x->ring_written, to = x->ring_hi;
+		if (x->hasher_drop || at >= to)
+			break; /* dropped, or stopped with nothing left */
+		pthread_mutex_unlock(&x->mu);
+		if (write_ring(x, at, to) < 0)
+			break;
+	}
+	pthread_cond_signal(&x->ring_space);
+	pthread_mutex_unlock(&x->mu);
 	return NULL;
 }
 
@@ -390,13 +449,14 @@ static void hasher_start(struct xfer *x)
 	x->hasher_stop = x->hasher_drop = x->syncer_stop = false;
 	x->durable_want = x->durable_done = 0;
 	if (pthread_create(&x->hasher, NULL, hash_loop, x) != 0 ||
+	    pthread_create(&x->writer, NULL, write_loop, x) != 0 ||
 	    pthread_create(&x->syncer, NULL, sync_loop, x) != 0)
 		die(EX_OSERR, "cannot start the hashing threads");
 	x->hasher_on = true;
 }
 
-/* Stop the thread: after it has caught up (drain), or at once, dropping what is left (the
- * ring's bytes too: save_state counts only what reached the disk). */
+/* Stop the threads: after they have caught up (drain), or at once, dropping what is left
+ * (the ring's unwritten bytes too: save_state counts only what reached the disk). */
 static int hasher_stop(struct xfer *x, bool drain)
 {
 	if (!x->hasher_on)
@@ -405,8 +465,10 @@ static int hasher_stop(struct xfer *x, bool drain)
 	x->hasher_stop = true;
 	x->hasher_drop = !drain;
 	pthread_cond_signal(&x->cv);
+	pthread_cond_signal(&x->wcv);
 	pthread_mutex_unlock(&x->mu);
 	pthread_join(x->hasher, NULL);
+	pthread_join(x->writer, NULL);
 	pthread_mutex_lock(&x->mu);
 	x->syncer_stop = true;
 	pthread_cond_signal(&x->sync_cv);
@@ -445,24 +507,26 @@ static void advance_ready(struct xfer *x)
 		x->ready = ready;
 		if (!hasher_idle(x))
 			pthread_cond_signal(&x->cv);
+		if (!writer_idle(x))
+			pthread_cond_signal(&x->wcv);
 	}
 	pthread_mutex_unlock(&x->mu);
 }
 
-/* Bytes that land exactly at the digest's frontier go to the ring, for the thread to write
- * and hash while curl's thread goes on receiving: that is every byte of one connection, and
+/* Bytes that land exactly at the digest's frontier go to the ring, for the writer and the
+ * digest while curl's thread goes on receiving: that is every byte of one connection, and
  * the prefix piece of several. Returns 1 when taken, 0 when they are for curl's thread to
- * write, -1 when the thread could not write (errno set). */
+ * write, -1 when the writer could not write (errno set). */
 static int ring_take(struct xfer *x, const char *buf, int64_t off, size_t len)
 {
 	pthread_mutex_lock(&x->mu);
 	bool ours = x->hasher_on && !x->write_errno && !x->read_errno &&
 		    (x->ring_hi > x->ring_lo ? off == x->ring_hi : off == x->hashed && off == x->ready);
 	if (ours && x->ring_hi == x->ring_lo)
-		x->ring_lo = x->ring_hi = off;
+		x->ring_lo = x->ring_hi = x->ring_written = off;
 	while (ours && x->ring_hi + (int64_t)len - x->ring_lo > RING_SIZE && !x->write_errno && !x->read_errno)
 		pthread_cond_wait(&x->ring_space, &x->mu);
-	ours = ours && !x->read_errno; /* the thread is gone: curl's thread writes, the error comes at the end */
+	ours = ours && !x->read_errno; /* the digest is gone: curl's thread writes, the error comes at the end */
 	int err = x->write_errno;
 	pthread_mutex_unlock(&x->mu);
 	if (err) {
@@ -479,6 +543,8 @@ static int ring_take(struct xfer *x, const char *buf, int64_t off, size_t len)
 	x->ring_hi = off + (int64_t)len;
 	if (!hasher_idle(x))
 		pthread_cond_signal(&x->cv);
+	if (!writer_idle(x))
+		pthread_cond_signal(&x->wcv);
 	pthread_mutex_unlock(&x->mu);
 	return 1;
 }
@@ -496,7 +562,7 @@ static void reset_digest(struct xfer *x)
 	hasher_stop(x, false);
 	digest_free(x->d);
 	x->d = digest_new(x->o->alg);
-	x->hashed = x->ready = x->synced = x->ring_lo = x->ring_hi = 0;
+	x->hashed = x->ready = x->synced = x->ring_synced = x->ring_lo = x->ring_hi = x->ring_written = 0;
 	x->ready_idx = 0;
 	x->read_errno = x->write_errno = x->sync_errno = 0;
 	hasher_start(x);
@@ -930,6 +996,7 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 	x.rate_t = now_ms();
 	pthread_mutex_init(&x.mu, NULL);
 	pthread_cond_init(&x.cv, NULL);
+	pthread_cond_init(&x.wcv, NULL);
 	pthread_cond_init(&x.ring_space, NULL);
 	pthread_cond_init(&x.sync_cv, NULL);
 	x.ring = xmalloc((size_t)RING_SIZE);
@@ -967,6 +1034,7 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 		rc = fail_sys(EX_IOERR, "cannot write '%s'", o->part);
 	pthread_mutex_destroy(&x.mu);
 	pthread_cond_destroy(&x.cv);
+	pthread_cond_destroy(&x.wcv);
 	pthread_cond_destroy(&x.ring_space);
 	pthread_cond_destroy(&x.sync_cv);
 	digest_free(x.d);
