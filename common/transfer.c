@@ -80,7 +80,7 @@ struct xfer {
 	pthread_cond_t cv, wcv, ring_space;
 	bool hasher_on, hasher_stop, hasher_drop;
 	int read_errno, write_errno;
-	/* A third thread makes the file durable behind the digest, a step at a time: it fsyncs
+	/* The syncer thread makes the file durable behind the digest, a step at a time: it fsyncs
 	 * when durable_want passes durable_done. Under mu. */
 	pthread_t syncer;
 	pthread_cond_t sync_cv;
