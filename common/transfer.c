@@ -379,24 +379,26 @@ static int hash_from_disk(struct xfer *x, char *buf, int64_t at, int64_t to)
 	return 0;
 }
 
-/* Nothing for the digest yet: the ring holds less than a batch of a piece still arriving,
- * or, past the ring, nothing on disk is left to hash. Waking it for less costs more than it
- * saves. Under mu. */
+/* Past cursor, the ring holds less than a batch of a piece still arriving (or nothing, once
+ * the prefix has gone past the ring): waking a thread for less costs more than it saves. */
+static bool ring_short(const struct xfer *x, int64_t cursor)
+{
+	return x->ring_hi - cursor < (x->ready <= x->ring_hi ? RING_BATCH : 1);
+}
+
+/* Nothing for the digest yet: a short ring, or, past the ring, nothing on disk is left to
+ * hash. Under mu. */
 static bool hasher_idle(const struct xfer *x)
 {
 	if (x->hasher_stop)
 		return false;
-	if (ring_unhashed(x))
-		return x->ring_hi - x->hashed < RING_BATCH && x->ready <= x->ring_hi;
-	return x->hashed >= x->ready;
+	return ring_unhashed(x) ? ring_short(x, x->hashed) : x->hashed >= x->ready;
 }
 
-/* Nothing for the writer yet: the same batches, of the ring's unwritten bytes. Under mu. */
+/* Nothing for the writer yet: a short ring of unwritten bytes. Under mu. */
 static bool writer_idle(const struct xfer *x)
 {
-	if (x->hasher_stop)
-		return false;
-	return x->ring_hi - x->ring_written < (x->ready <= x->ring_hi ? RING_BATCH : 1);
+	return !x->hasher_stop && ring_short(x, x->ring_written);
 }
 
 static void *hash_loop(void *arg)
