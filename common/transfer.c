@@ -86,7 +86,6 @@ struct xfer {
 	pthread_cond_t sync_cv;
 	int64_t durable_want, durable_done;
 	char *state_posted; /* the state file's text, for after the next fsync */
-	bool syncer_stop;
 	int sync_errno;
 	bool no_range;
 	CURLM *multi;
@@ -279,10 +278,10 @@ static void *sync_loop(void *arg)
 	struct xfer *x = arg;
 	pthread_mutex_lock(&x->mu);
 	for (;;) {
-		while (!x->syncer_stop && x->durable_want <= x->durable_done && !x->state_posted)
+		while (!x->hasher_stop && x->durable_want <= x->durable_done && !x->state_posted)
 			pthread_cond_wait(&x->sync_cv, &x->mu);
-		if (x->syncer_stop)
-			break;
+		if (x->hasher_stop)
+			break; /* the fsync at the end takes what is left */
 		int64_t want = x->durable_want;
 		char *state = x->state_posted;
 		x->state_posted = NULL;
@@ -448,7 +447,7 @@ static void *write_loop(void *arg)
 
 static void hasher_start(struct xfer *x)
 {
-	x->hasher_stop = x->hasher_drop = x->syncer_stop = false;
+	x->hasher_stop = x->hasher_drop = false;
 	x->durable_want = x->durable_done = 0;
 	if (pthread_create(&x->hasher, NULL, hash_loop, x) != 0 ||
 	    pthread_create(&x->writer, NULL, write_loop, x) != 0 ||
@@ -468,13 +467,10 @@ static int hasher_stop(struct xfer *x, bool drain)
 	x->hasher_drop = !drain;
 	pthread_cond_signal(&x->cv);
 	pthread_cond_signal(&x->wcv);
+	pthread_cond_signal(&x->sync_cv);
 	pthread_mutex_unlock(&x->mu);
 	pthread_join(x->hasher, NULL);
 	pthread_join(x->writer, NULL);
-	pthread_mutex_lock(&x->mu);
-	x->syncer_stop = true;
-	pthread_cond_signal(&x->sync_cv);
-	pthread_mutex_unlock(&x->mu);
 	pthread_join(x->syncer, NULL);
 	free(x->state_posted); /* older than the state the caller saves next, if any */
 	x->state_posted = NULL;
