@@ -1,6 +1,7 @@
 /* transfer: pieces over curl multi, written with pwrite, hashed along the contiguous prefix
  * by a thread of its own: from a ring that curl's thread fills where bytes arrive at the
- * digest's frontier (a writer thread writes those meanwhile), read back from the file where
+ * digest's frontier (a writer thread writes those meanwhile, past the page cache where the
+ * file system allows), read back from the file where
  * not. A fourth thread makes the file durable behind the digest, so the end waits for little. */
 #include "transfer.h"
 #include "http.h"
@@ -29,6 +30,7 @@
 #define STEAL_MIN ((int64_t)256 << 10)
 #define RING_SIZE ((int64_t)32 << 20)
 #define RING_BATCH ((int64_t)1 << 20)
+#define RING_ALIGN ((size_t)64 << 10) /* a page, on any machine */
 
 enum { P_TODO, P_ACTIVE, P_DONE };
 
@@ -59,6 +61,7 @@ struct xfer {
 	const struct transfer_opts *o;
 	struct transfer_result *res;
 	int fd;
+	int dfd; /* the same file, written past the page cache (the writer's), or -1 */
 	int64_t size;
 	struct piece *pieces;
 	size_t npieces, ready_idx;
@@ -328,27 +331,62 @@ static int64_t ring_span(int64_t at, int64_t to)
 	return to - at > RING_SIZE - at % RING_SIZE ? at + RING_SIZE - at % RING_SIZE : to;
 }
 
+static char *ring_at(const struct xfer *x, int64_t off)
+{
+	return x->ring + off % RING_SIZE;
+}
+
 /* Hash the front of the ring. Called unlocked; returns locked. */
 static void hash_ring(struct xfer *x, int64_t at, int64_t to)
 {
 	to = ring_span(at, to);
-	digest_update(x->d, x->ring + at % RING_SIZE, (size_t)(to - at));
+	digest_update(x->d, ring_at(x, at), (size_t)(to - at));
 	pthread_mutex_lock(&x->mu);
 	x->hashed = to;
 	ring_release(x);
 	make_durable(x, to);
 }
 
-/* Write the oldest unwritten bytes of the ring. Called unlocked; returns locked. */
-static int write_ring(struct xfer *x, int64_t at, int64_t to)
+static int64_t align_down(int64_t off)
+{
+	return off & ~(DIRECT_ALIGN - 1);
+}
+
+/* Write [at, to) of the ring: its whole blocks past the page cache where the file system
+ * allows it, the ragged ends through the cache. Called unlocked. */
+static int write_ring_span(struct xfer *x, int64_t at, int64_t to)
+{
+	int64_t head = align_down(at + DIRECT_ALIGN - 1), tail = align_down(to);
+	if (x->dfd >= 0 && head < tail) {
+		if (pwrite_all(x->fd, ring_at(x, at), (size_t)(head - at), at) < 0)
+			return -1;
+		if (pwrite_all(x->dfd, ring_at(x, head), (size_t)(tail - head), head) == 0)
+			return pwrite_all(x->fd, ring_at(x, tail), (size_t)(to - tail), tail);
+		if (errno != EINVAL)
+			return -1;
+		/* Some file systems refuse only at the first write: the cache it is, from now on. */
+		close(x->dfd);
+		x->dfd = -1;
+	}
+	if (pwrite_all(x->fd, ring_at(x, at), (size_t)(to - at), at) < 0)
+		return -1;
+	write_back(x, &x->ring_synced, to);
+	return 0;
+}
+
+/* Write the oldest unwritten bytes of the ring; while the ring still grows at its end
+ * (growing), up to the last whole block, the rest waiting to be one. Called unlocked;
+ * returns locked. */
+static int write_ring(struct xfer *x, int64_t at, int64_t to, bool growing)
 {
 	to = ring_span(at, to);
-	if (pwrite_all(x->fd, x->ring + at % RING_SIZE, (size_t)(to - at), at) < 0) {
+	if (growing && align_down(to) > at)
+		to = align_down(to);
+	if (write_ring_span(x, at, to) < 0) {
 		pthread_mutex_lock(&x->mu);
 		x->write_errno = errno;
 		return -1;
 	}
-	write_back(x, &x->ring_synced, to);
 	pthread_mutex_lock(&x->mu);
 	x->ring_written = to;
 	ring_release(x);
@@ -436,8 +474,9 @@ static void *write_loop(void *arg)
 		int64_t at = x->ring_written, to = x->ring_hi;
 		if (x->hasher_drop || at >= to)
 			break; /* dropped, or stopped with nothing left */
+		bool growing = !x->hasher_stop && x->ready <= x->ring_hi;
 		pthread_mutex_unlock(&x->mu);
-		if (write_ring(x, at, to) < 0)
+		if (write_ring(x, at, to, growing) < 0)
 			break;
 	}
 	pthread_cond_signal(&x->ring_space);
@@ -535,7 +574,7 @@ static int ring_take(struct xfer *x, const char *buf, int64_t off, size_t len)
 		return 0;
 	/* Past ring_hi the ring is this thread's alone. */
 	size_t first = (size_t)(RING_SIZE - off % RING_SIZE) < len ? (size_t)(RING_SIZE - off % RING_SIZE) : len;
-	memcpy(x->ring + off % RING_SIZE, buf, first);
+	memcpy(ring_at(x, off), buf, first);
 	memcpy(x->ring, buf + first, len - first);
 	pthread_mutex_lock(&x->mu);
 	x->ring_hi = off + (int64_t)len;
@@ -997,7 +1036,13 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 	pthread_cond_init(&x.wcv, NULL);
 	pthread_cond_init(&x.ring_space, NULL);
 	pthread_cond_init(&x.sync_cv, NULL);
-	x.ring = xmalloc((size_t)RING_SIZE);
+	/* The ring's whole blocks go to the disk past the page cache: a durable file then costs
+	 * no writeback and no flush of it at the end, and the cache is left to the rest of the
+	 * machine. Their buffers must be aligned as their offsets are. */
+	x.dfd = open_uncached(x.fd, o->part);
+	x.ring = aligned_alloc(RING_ALIGN, (size_t)RING_SIZE);
+	if (!x.ring)
+		die(EX_OSERR, "out of memory");
 	int rc = prepare(&x);
 	if (rc == 0) {
 		/* A resumed .part is hashed while the rest downloads. */
@@ -1028,6 +1073,8 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 	} else {
 		save_state(&x);
 	}
+	if (x.dfd >= 0)
+		close(x.dfd);
 	if (close(x.fd) < 0 && rc == 0)
 		rc = fail_sys(EX_IOERR, "cannot write '%s'", o->part);
 	pthread_mutex_destroy(&x.mu);

@@ -283,6 +283,30 @@ int fsync_full(int fd)
 	return fsync(fd);
 }
 
+int open_uncached(int fd, const char *path)
+{
+#ifdef O_DIRECT
+	int d = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC | O_NOFOLLOW);
+#elif defined(F_NOCACHE)
+	int d = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (d >= 0 && fcntl(d, F_NOCACHE, 1) < 0) {
+		close(d);
+		d = -1;
+	}
+#else
+	int d = -1;
+#endif
+	if (d < 0)
+		return -1;
+	/* Opened by its name: it must still be fd's file. */
+	struct stat a, b;
+	if (fstat(fd, &a) < 0 || fstat(d, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+		close(d);
+		return -1;
+	}
+	return d;
+}
+
 int fsync_dir(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -60,6 +60,12 @@ void start_writeback(int fd, int64_t off, int64_t len);
  * stops at the drive, which may lose what it holds at a power cut. */
 int fsync_full(int fd);
 
+/* A second descriptor for the file open as fd, writing to the disk past the page cache
+ * (O_DIRECT; F_NOCACHE on macOS): offsets, lengths and buffers aligned to DIRECT_ALIGN.
+ * -1 where the system or the file system has no such thing. */
+#define DIRECT_ALIGN ((int64_t)4096)
+int open_uncached(int fd, const char *path);
+
 /* fsync a directory, so a rename in it survives a crash. */
 int fsync_dir(const char *path);
 

@@ -322,6 +322,44 @@ print(h.hexdigest())')
 	rm -f "$WWW/odd.ipsw" odd.ipsw
 }
 
+@test "a connection's whole blocks go to the disk past the page cache, its ragged ends through it" {
+	[ "$(uname)" = Linux ] || skip "watched with strace, which is Linux's"
+	dd if=/dev/zero of=probe bs=4096 count=1 oflag=direct status=none 2>/dev/null ||
+		skip "this file system takes no direct writes"
+	size=$(((40 << 20) + 12345))
+	head -c "$size" /dev/urandom >"$WWW/direct.ipsw"
+	want=$(sha256sum "$WWW/direct.ipsw" | cut -c1-64)
+	# Resumed at an odd offset: the first block is ragged too.
+	head -c $(((5 << 20) + 777)) "$WWW/direct.ipsw" >direct.ipsw.part
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		run strace -ff -y -s 0 -qq -e trace=openat,pwrite64 -e signal=none -o trace claw-fetch -j 1 \
+			-o direct.ipsw --sha256 "$want" "$NGINX_URL/direct.ipsw"
+	assert_success
+	cmp direct.ipsw "$WWW/direct.ipsw"
+	rm -f "$WWW/direct.ipsw" direct.ipsw
+	direct_fd=$(cat trace.* | sed -n 's/.*openat(.*"direct\.ipsw\.part", [^)]*O_DIRECT[^)]*) = \([0-9]*\)<.*/\1/p')
+	[ -n "$direct_fd" ]
+	# Each thread's writes to the .part: descriptor, length, offset. The writer is the thread
+	# that writes past the cache; curl's thread writes what arrived while the resumed prefix
+	# was being hashed, through the cache.
+	for t in trace.*; do
+		sed -n 's/^pwrite64(\([0-9]*\)<[^>]*direct\.ipsw\.part>, ""\.\.\., \([0-9]*\), \([0-9]*\)) = .*/\1 \2 \3/p' "$t" >"writes.${t#trace.}"
+	done
+	writer=$(grep -l "^$direct_fd " writes.*)
+	[ "$(echo "$writer" | wc -l)" -eq 1 ]
+	awk -v d="$direct_fd" -v size="$size" '
+		$1 == d { direct += $2; if ($2 % 4096 || $3 % 4096) print "unaligned:", $0 }
+		$1 != d { ragged++; if ($2 >= 4096 || (($2 + $3) % 4096 && $2 + $3 != size)) print "not a ragged end:", $0 }
+		END { print "direct bytes:", direct, "ragged ends:", ragged }' "$writer" >sum
+	cat sum
+	run cat sum
+	assert_output --regexp "^direct bytes: [0-9]+ ragged ends: [12]$"
+	direct=$(awk '{ print $3 }' sum)
+	# Every byte written once, and almost all of them past the cache.
+	[ "$(cat writes.* | awk '{ n += $2 } END { print n }')" -eq $((size - (5 << 20) - 777)) ]
+	[ "$direct" -ge $((30 << 20)) ]
+}
+
 @test "the file is made durable while it arrives, and once more at the end" {
 	[ "$(uname)" = Linux ] || skip "watched with strace, which is Linux's"
 	truncate -s 256M "$WWW/durable.ipsw"
