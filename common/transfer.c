@@ -1,8 +1,8 @@
 /* transfer: pieces over curl multi, written with pwrite, hashed along the contiguous prefix
  * by a thread of its own: from a ring that curl's thread fills where bytes arrive at the
  * digest's frontier (a writer thread writes those meanwhile, past the page cache where the
- * file system allows), read back from the file where
- * not. A fourth thread makes the file durable behind the digest, so the end waits for little. */
+ * file system allows), read back from the file where not. A fourth thread makes the file
+ * durable behind the digest, so the end waits for little. */
 #include "transfer.h"
 #include "http.h"
 #include "atomic.h"
