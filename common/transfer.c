@@ -1,8 +1,9 @@
 /* transfer: pieces over curl multi, written with pwrite, hashed along the contiguous prefix
  * by a thread of its own: from a ring that curl's thread fills where bytes arrive at the
  * digest's frontier (a writer thread writes those meanwhile, past the page cache where the
- * file system allows), read back from the file where not. A fourth thread makes the file
- * durable behind the digest, so the end waits for little. */
+ * file system allows), read back from the file where not (gathered per connection, so they
+ * are written in large pieces). A fourth thread makes the file durable behind the digest,
+ * so the end waits for little. */
 #include "transfer.h"
 #include "http.h"
 #include "atomic.h"
@@ -31,6 +32,7 @@
 #define RING_SIZE ((int64_t)32 << 20)
 #define RING_BATCH ((int64_t)1 << 20)
 #define RING_ALIGN ((size_t)64 << 10) /* a page, on any machine */
+#define STAGE_SIZE ((size_t)1 << 20)
 
 enum { P_TODO, P_ACTIVE, P_DONE };
 
@@ -48,6 +50,12 @@ struct conn {
 	struct xfer *x;
 	struct piece *p;
 	int64_t asked;          /* the offset this request starts at */
+	/* Bytes off the digest's frontier gather here, so that the page cache is written in
+	 * large pieces, not in the socket's: staged of them, from the file's offset stage_at.
+	 * Not in the piece's written yet: that counts what is in the file. */
+	char *stage;
+	int64_t stage_at;
+	size_t staged;
 	int64_t written_at_start;
 	bool ranged;            /* asked for a Range, not the whole file */
 	bool trimmed;           /* its piece was split: stop at the piece's new end */
@@ -93,6 +101,7 @@ struct xfer {
 	bool no_range;
 	CURLM *multi;
 	struct conn conns[MAX_CONNS];
+	char *stages[MAX_CONNS]; /* each connection slot's stage, kept across its requests */
 	int nconns;
 	long long last_state_save, last_progress;
 	int64_t rate_bytes;
@@ -397,17 +406,14 @@ static int write_ring(struct xfer *x, int64_t at, int64_t to, bool growing)
 static int hash_from_disk(struct xfer *x, char *buf, int64_t at, int64_t to)
 {
 	while (at < to) {
-		size_t want = to - at < (1 << 20) ? (size_t)(to - at) : (size_t)1 << 20;
-		ssize_t n = pread(x->fd, buf, want, at);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
+		size_t n = to - at < (1 << 20) ? (size_t)(to - at) : (size_t)1 << 20;
+		if (pread_all(x->fd, buf, n, at) < 0) {
 			pthread_mutex_lock(&x->mu);
-			x->read_errno = n < 0 ? errno : EIO;
+			x->read_errno = errno;
 			return -1;
 		}
-		digest_update(x->d, buf, (size_t)n);
-		at += n;
+		digest_update(x->d, buf, n);
+		at += (int64_t)n;
 	}
 	write_back(x, &x->synced, at);
 	pthread_mutex_lock(&x->mu);
@@ -586,6 +592,55 @@ static int ring_take(struct xfer *x, const char *buf, int64_t off, size_t len)
 	return 1;
 }
 
+/* Bytes that land at the digest's frontier go to the ring: c's stage first, once the
+ * digest has caught up with it (after a resumed prefix, or a piece before it). 1 when
+ * taken, 0 when not, -1 as ring_take. */
+static int ring_take_conn(struct xfer *x, struct conn *c, const char *buf, int64_t off, size_t len)
+{
+	if (c->staged) {
+		int taken = ring_take(x, c->stage, c->stage_at, c->staged);
+		if (taken <= 0)
+			return taken;
+		c->p->written += (int64_t)c->staged;
+		c->staged = 0;
+		advance_ready(x);
+	}
+	return ring_take(x, buf, off, len);
+}
+
+/* Write what c has staged. Curl's thread. */
+static int flush_stage(struct xfer *x, struct conn *c)
+{
+	if (c->staged == 0)
+		return 0;
+	if (pwrite_all(x->fd, c->stage, c->staged, c->stage_at) < 0)
+		return -1;
+	c->p->written += (int64_t)c->staged;
+	c->staged = 0;
+	advance_ready(x);
+	return 0;
+}
+
+/* Bytes for c's stage, written as it fills, and all of it once the piece is complete. */
+static int stage_bytes(struct xfer *x, struct conn *c, const char *buf, int64_t off, size_t len)
+{
+	while (len > 0) {
+		if (c->staged == 0)
+			c->stage_at = off;
+		size_t n = len < STAGE_SIZE - c->staged ? len : STAGE_SIZE - c->staged;
+		memcpy(c->stage + c->staged, buf, n);
+		c->staged += n;
+		buf += n;
+		off += (int64_t)n;
+		len -= n;
+		if (c->staged == STAGE_SIZE && flush_stage(x, c) < 0)
+			return -1;
+	}
+	if (c->p->end != UNKNOWN_END && c->stage_at + (int64_t)c->staged == c->p->end)
+		return flush_stage(x, c);
+	return 0;
+}
+
 static int64_t hashed_so_far(struct xfer *x)
 {
 	pthread_mutex_lock(&x->mu);
@@ -689,7 +744,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 		c->checked = true;
 	}
 	struct piece *p = c->p;
-	int64_t off = p->start + p->written;
+	int64_t off = p->start + p->written + (int64_t)c->staged;
 	size_t asked = len;
 	if (p->end != UNKNOWN_END && off + (int64_t)len > p->end) {
 		if (!c->trimmed) {
@@ -700,16 +755,18 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 		/* The rest of the range is another connection's now: keep ours, then end this one. */
 		len = (size_t)(p->end - off);
 	}
-	int taken = ring_take(x, buf, off, len);
-	if (taken < 0 || (taken == 0 && pwrite_all(x->fd, buf, len, off) < 0)) {
+	int taken = ring_take_conn(x, c, buf, off, len);
+	if (taken < 0 || (taken == 0 && stage_bytes(x, c, buf, off, len) < 0)) {
 		c->fatal = true;
 		fail_write(x);
 		return 0;
 	}
-	p->written += (int64_t)len;
+	if (taken) {
+		p->written += (int64_t)len;
+		advance_ready(x);
+	}
 	c->rate_bytes += (int64_t)len;
 	x->rate_bytes += (int64_t)len;
-	advance_ready(x);
 	return len < asked ? 0 : len;
 }
 
@@ -718,6 +775,10 @@ static int start_conn(struct xfer *x, struct conn *c, struct piece *p)
 	memset(c, 0, sizeof *c);
 	c->x = x;
 	c->p = p;
+	size_t slot = (size_t)(c - x->conns);
+	if (!x->stages[slot])
+		x->stages[slot] = xmalloc(STAGE_SIZE);
+	c->stage = x->stages[slot];
 	if (x->no_range && p->written > 0 && restart_single(x, c) < 0)
 		return -1;
 	c->asked = p->start + p->written;
@@ -754,6 +815,7 @@ static void stop_conn(struct xfer *x, struct conn *c)
 	curl_multi_remove_handle(x->multi, c->h);
 	curl_easy_cleanup(c->h);
 	c->h = NULL;
+	c->staged = 0; /* not counted as written: a resume fetches it again */
 	if (c->p->state == P_ACTIVE)
 		c->p->state = P_TODO;
 	x->nconns--;
@@ -799,6 +861,12 @@ static int on_done(struct xfer *x, struct conn *c, CURLcode rc)
 	if (c->fatal) {
 		stop_conn(x, c);
 		return -1;
+	}
+	/* What it received counts, even from a request that failed later. */
+	if (flush_stage(x, c) < 0) {
+		int r = fail_write(x);
+		stop_conn(x, c);
+		return r;
 	}
 	if (status >= 300)
 		rc = CURLE_OK; /* the write callback refused an error page: the status is the news */
@@ -871,7 +939,7 @@ static struct piece *steal_half(struct xfer *x)
 		struct conn *c = &x->conns[k];
 		if (!c->h || c->p->end == UNKNOWN_END || c->fatal || c->collapse)
 			continue;
-		int64_t left = c->p->end - c->p->start - c->p->written;
+		int64_t left = c->p->end - c->p->start - c->p->written - (int64_t)c->staged;
 		if (left > most)
 			most = left, slowest = c;
 	}
@@ -879,7 +947,8 @@ static struct piece *steal_half(struct xfer *x)
 		return NULL;
 	size_t i = (size_t)(slowest->p - x->pieces);
 	slowest->trimmed = true;
-	split_piece(x, i, x->pieces[i].start + x->pieces[i].written + most / 2);
+	/* Past what it has received, staged or not. */
+	split_piece(x, i, x->pieces[i].start + x->pieces[i].written + (int64_t)slowest->staged + most / 2);
 	return &x->pieces[i + 1];
 }
 
@@ -1084,6 +1153,8 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 	pthread_cond_destroy(&x.sync_cv);
 	digest_free(x.d);
 	free(x.ring);
+	for (int i = 0; i < MAX_CONNS; i++)
+		free(x.stages[i]);
 	free(x.pieces);
 	return rc;
 }

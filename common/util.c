@@ -176,6 +176,25 @@ int pwrite_all(int fd, const void *buf, size_t len, int64_t off)
 	return 0;
 }
 
+int pread_all(int fd, void *buf, size_t len, int64_t off)
+{
+	char *p = buf;
+	while (len > 0) {
+		ssize_t n = pread(fd, p, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO; /* the file ended before the bytes it should hold */
+			return -1;
+		}
+		p += n;
+		off += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 static int sh_safe(int c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c && strchr("_./:,+@%=-", c));

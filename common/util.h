@@ -32,6 +32,8 @@ int file_read(const char *path, size_t max, struct buf *out);
 int write_all(int fd, const void *buf, size_t len);
 /* The same at an offset, with pwrite. */
 int pwrite_all(int fd, const void *buf, size_t len, int64_t off);
+/* pread until len bytes are read; a file that ends first is EIO. */
+int pread_all(int fd, void *buf, size_t len, int64_t off);
 
 /* A word a POSIX shell reads back as exactly s: s itself when every byte is safe, else single-quoted. */
 char *sh_quote(const char *s);

@@ -93,13 +93,20 @@ setup() {
 }
 
 @test "-j 4: a connection that crawls does not hold up the end; the others take halves of its piece" {
-	# 32 MiB in four connections is eight 4 MiB pieces; the one from byte 0 trickles at 512 KiB/s.
-	run claw-fetch -j 4 -o slow.ipsw --sha256 "$SHA256" "$FAULT_URL/slow0/524288"
-	assert_success
-	cmp slow.ipsw "$IPSW"
-	# Once the other pieces were done, free connections asked for the rest of the first piece.
-	run awk '$1 == "/slow0/524288" && $2 > 0 && $2 < 4194304 { print $2 }' "$BATS_FILE_TMPDIR/faultd.port.log"
-	[ "${#lines[@]}" -ge 2 ] || fail "halves asked for: ${lines[*]:-none}; log: $(cat "$BATS_FILE_TMPDIR/faultd.port.log")"
+	# 32 MiB in four connections is eight 4 MiB pieces; one trickles at 512 KiB/s: the first,
+	# whose bytes go to the ring, or the second, whose bytes wait in its connection's stage:
+	# 900 KiB of them at once, so the halves taken from it must start past what it holds there.
+	for slow in /slowfrom/0/524288 /slowfrom/4194304/524288/921600; do
+		at=$(echo "$slow" | cut -d/ -f3)
+		rm -f slow.ipsw
+		run claw-fetch -j 4 -o slow.ipsw --sha256 "$SHA256" "$FAULT_URL$slow"
+		assert_success
+		cmp slow.ipsw "$IPSW"
+		# Once the other pieces were done, free connections asked for the rest of that piece.
+		run awk -v p="$slow" -v at="$at" '$1 == p && $2 > at && $2 < at + 4194304 { print $2 }' \
+			"$BATS_FILE_TMPDIR/faultd.port.log"
+		[ "${#lines[@]}" -ge 2 ] || fail "halves asked for: ${lines[*]:-none}; log: $(cat "$BATS_FILE_TMPDIR/faultd.port.log")"
+	done
 }
 
 @test "-j 1 and -j 8 give identical files" {
@@ -358,6 +365,29 @@ print(h.hexdigest())')
 	# Every byte written once, and almost all of them past the cache.
 	[ "$(cat writes.* | awk '{ n += $2 } END { print n }')" -eq $((size - (5 << 20) - 777)) ]
 	[ "$direct" -ge $((30 << 20)) ]
+}
+
+@test "-j 4: bytes off the digest's frontier reach the file in large writes, not in the socket's small reads" {
+	[ "$(uname)" = Linux ] || skip "watched with strace, which is Linux's"
+	# The first piece trickles, so the others arrive off the digest's frontier: staged per
+	# connection, written, and read back by the digest once the first piece is in.
+	size=$(stat -c %s "$IPSW")
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		run strace -ff -y -s 0 -qq -e trace=pwrite64,pread64 -e signal=none -o trace claw-fetch -j 4 \
+			-o many.ipsw --sha256 "$SHA256" "$FAULT_URL/slowfrom/0/4194304"
+	assert_success
+	cmp many.ipsw "$IPSW"
+	# call, length: every read and write of the .part, by any thread.
+	cat trace.* | sed -n 's/^\(p[a-z0-9]*\)([0-9]*<[^>]*many\.ipsw\.part>, ""\.\.\., \([0-9]*\), [0-9]*) = .*/\1 \2/p' >io
+	awk -v size="$size" '
+		$1 == "pwrite64" { written += $2; writes++ }
+		$1 == "pread64" { back += $2 }
+		END {
+			if (written != size) print "written:", written, "of", size
+			if (written / writes < 262144) print "small writes:", writes, "for", written, "bytes"
+			if (back < size / 2) print "read back:", back + 0, "of", size
+		}' io >wrong
+	[ ! -s wrong ] || fail "$(cat wrong)"
 }
 
 @test "the file is made durable while it arrives, and once more at the end" {

@@ -12,7 +12,9 @@ lives per path, so a client that retries sees the fault stop:
   /corrupt            flip one byte in the middle
   /status/CODE        answer with that status
   /nohead             405 to HEAD, normal to GET
-  /slow0/BPS          the request that starts at byte 0 trickles at BPS bytes a second
+  /slowfrom/AT/BPS[/AFTER]
+                      the request that starts at byte AT trickles at BPS bytes a second
+                      (after its first AFTER bytes, sent at full speed)
 Every GET's first byte and last byte asked for go to PORTFILE.log, a line each.
 Usage: faultd.py FILE PORTFILE  (binds 127.0.0.1 on a free port, writes it to PORTFILE)
 """
@@ -105,9 +107,11 @@ class Handler(BaseHTTPRequestHandler):
             pos = start
             while pos <= end:
                 n = min(256 * 1024, end - pos + 1)
-                if mode == "slow0" and start == 0:
-                    n = min(n, int(parts[1]) // 10)
-                    time.sleep(0.1)
+                if mode == "slowfrom" and start == int(parts[1]):
+                    after = start + (int(parts[3]) if len(parts) > 3 else 0)
+                    n = min(n, after - pos) if pos < after else min(n, int(parts[2]) // 10)
+                    if pos >= after:
+                        time.sleep(0.1)
                 if cut is not None:
                     n = min(n, cut - pos)
                 if stall_at is not None:
