@@ -592,6 +592,14 @@ static int ring_take(struct xfer *x, const char *buf, int64_t off, size_t len)
 	return 1;
 }
 
+/* c's staged bytes are in the file, or in the ring: they count as written. */
+static void stage_taken(struct xfer *x, struct conn *c)
+{
+	c->p->written += (int64_t)c->staged;
+	c->staged = 0;
+	advance_ready(x);
+}
+
 /* Bytes that land at the digest's frontier go to the ring: c's stage first, once the
  * digest has caught up with it (after a resumed prefix, or a piece before it). 1 when
  * taken, 0 when not, -1 as ring_take. */
@@ -601,9 +609,7 @@ static int ring_take_conn(struct xfer *x, struct conn *c, const char *buf, int64
 		int taken = ring_take(x, c->stage, c->stage_at, c->staged);
 		if (taken <= 0)
 			return taken;
-		c->p->written += (int64_t)c->staged;
-		c->staged = 0;
-		advance_ready(x);
+		stage_taken(x, c);
 	}
 	return ring_take(x, buf, off, len);
 }
@@ -615,9 +621,7 @@ static int flush_stage(struct xfer *x, struct conn *c)
 		return 0;
 	if (pwrite_all(x->fd, c->stage, c->staged, c->stage_at) < 0)
 		return -1;
-	c->p->written += (int64_t)c->staged;
-	c->staged = 0;
-	advance_ready(x);
+	stage_taken(x, c);
 	return 0;
 }
 

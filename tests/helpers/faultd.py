@@ -109,8 +109,10 @@ class Handler(BaseHTTPRequestHandler):
                 n = min(256 * 1024, end - pos + 1)
                 if mode == "slowfrom" and start == int(parts[1]):
                     after = start + (int(parts[3]) if len(parts) > 3 else 0)
-                    n = min(n, after - pos) if pos < after else min(n, int(parts[2]) // 10)
-                    if pos >= after:
+                    if pos < after:
+                        n = min(n, after - pos)
+                    else:
+                        n = min(n, int(parts[2]) // 10)
                         time.sleep(0.1)
                 if cut is not None:
                     n = min(n, cut - pos)
