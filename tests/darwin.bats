@@ -6,8 +6,6 @@ load helpers/common
 
 setup() {
 	common_setup
-	command -v clang >/dev/null || skip "clang is not installed"
-	[ -f "$TOP/../shared/darwin/vz-selectors.txt" ] || skip "no ../shared/darwin/vz-selectors.txt"
 	mkdir -p broken
 	cp "$TOP"/common/darwin/*.c broken/
 }

@@ -1,5 +1,5 @@
 /* darwin/vz: common/vm.h over Apple's Virtualization.framework, in plain C
- * through the Objective-C runtime (../shared/darwin/VZ-API.md is the reference).
+ * through the Objective-C runtime (VZ-API.md beside it is the reference).
  *
  * Threading (VZ-API.md §2): the machine is bound to its own serial queue; every
  * call on it, and on its installer, is dispatched there, and VZ delivers its

@@ -12,7 +12,7 @@ done
 
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 export FIXTURES
-FIXTURES=$(cd "$TOP/../shared/fixtures" 2>/dev/null && pwd || echo "$TOP/tests/fixtures")
+FIXTURES=$TOP/tests/fixtures
 : "${CLAW_BIN:=$TOP/bin}"
 export PATH="$CLAW_BIN:$PATH"
 

@@ -3,14 +3,14 @@
 #  1. common/darwin/*.c compiles with clang -fblocks -fsyntax-only -Wall -Wextra -Werror
 #     (objc.h declares the runtime where Apple's headers are absent);
 #  2. every message it sends, preprocessed so helpers' selectors show at their calls, names a
-#     selector listed in ../shared/darwin/vz-selectors.txt, sent through a prototype with as
+#     selector listed in common/darwin/vz-selectors.txt, sent through a prototype with as
 #     many arguments as the selector has colons; every class it looks up is listed too;
 #  3. objc_msgSend is never called except through objc.h's typed SENDn macros.
 # Prints what is wrong, one line each; exit 1 if anything is.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 70
-list=${CLAW_VZ_SELECTORS:-$top/../shared/darwin/vz-selectors.txt}
+list=${CLAW_VZ_SELECTORS:-$top/common/darwin/vz-selectors.txt}
 [ -f "$list" ] || { echo "darwin-check: no selector list at '$list'"; exit 1; }
 clang=${CLANG:-clang}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/claw-darwin.XXXXXX") || exit 73

@@ -1,5 +1,5 @@
 # Catalog and ipsw.me documents for resolve/fetch tests, made from the real
-# samples in ../shared/fixtures. Where a test needs a download that exists here,
+# samples in tests/fixtures. Where a test needs a download that exists here,
 # it swaps the real URL (and digest) for one of the local server's.
 # shellcheck shell=bash disable=SC2034 # the variables are for the suites that load this file
 

@@ -1,5 +1,5 @@
 /* Unit tests for the injection building blocks: kcpassword against the vectors in
- * ../shared/fixtures, ShadowHashData against the real dslocal records with known passwords. */
+ * tests/fixtures, ShadowHashData against the real dslocal records with known passwords. */
 #include "kcpassword.h"
 #include "log.h"
 #include "plistx.h"
@@ -110,7 +110,7 @@ static void test_make(void)
 int main(void)
 {
 	const char *f = getenv("CLAW_FIXTURES");
-	snprintf(fixtures, sizeof fixtures, "%s", f ? f : "../shared/fixtures");
+	snprintf(fixtures, sizeof fixtures, "%s", f ? f : "tests/fixtures");
 	test_kcpassword();
 	test_fixture_record();
 	test_make();
