@@ -168,7 +168,9 @@ hdiutil detach /dev/disk20"
 	assert_output --regexp "^claw-inject: 'dev' is running \(pid [0-9]+\); stop it before injecting into its disk$"
 	[ ! -e "$CLAW_FAKE_DISKS/log" ]
 	command -v setpriv >/dev/null || skip "no setpriv"
-	run setpriv --reuid=65534 --regid=65534 --clear-groups env PATH="$PATH" HOME=/tmp CLAW_HOME=/tmp/x "$CLAW_BIN/claw-inject" -b dev
+	others_copy
+	run setpriv --reuid=65534 --regid=65534 --clear-groups env PATH="$OTHERS/bin:$PATH" HOME=/tmp CLAW_HOME=/tmp/x "$OTHERS/bin/claw-inject" -b dev
+	others_remove
 	assert_failure 77
 	assert_output "claw-inject: needs root to attach the guest's disk (run it with sudo)"
 }

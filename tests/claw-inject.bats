@@ -185,11 +185,12 @@ PY
 
 @test "not root: 77 with a hint" {
 	command -v setpriv >/dev/null || skip "no setpriv"
-	setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$CLAW_BIN/claw-inject" || skip "nobody cannot reach $CLAW_BIN"
+	others_copy
 	g2=$(mktemp -d /tmp/claw-nonroot.XXXXXX)
 	chmod 755 "$g2"
-	run setpriv --reuid=65534 --regid=65534 --clear-groups env PATH="$PATH" HOME=/tmp CLAW_HOME=/tmp/x "$CLAW_BIN/claw-inject" -b dev --root "$g2"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups env PATH="$OTHERS/bin:$PATH" HOME=/tmp CLAW_HOME=/tmp/x "$OTHERS/bin/claw-inject" -b dev --root "$g2"
 	rmdir "$g2"
+	others_remove
 	assert_failure 77
 	assert_output "claw-inject: needs root to give the guest's files their owners (run it with sudo)"
 }

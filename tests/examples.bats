@@ -20,6 +20,7 @@ setup_file() {
 	# A home outside the suite's private temporary folders, which the operator cannot enter.
 	export OPS
 	OPS=$(mktemp -d /tmp/claw-fleet.XXXXXX)
+	others_copy
 	userdel -f "$OPERATOR" 2>/dev/null || true
 	useradd -M -N -d "$OPS" -s /bin/sh "$OPERATOR" || skip "cannot add the operator"
 	mkdir -p "$OPS/.ssh"
@@ -51,17 +52,18 @@ teardown_file() {
 	sshd_stop
 	userdel -f "$OPERATOR" 2>/dev/null || true
 	[ -z "${OPS:-}" ] || rm -rf "$OPS"
+	others_remove
 }
 
 # as_operator CMD...: in the operator's home, as the operator.
 as_operator() {
 	(cd "$OPS" && setpriv --reuid="$OPERATOR" --regid="$(id -g "$OPERATOR")" --init-groups \
-		env HOME="$OPS" PATH="$CLAW_BIN:$PATH" "$@")
+		env HOME="$OPS" PATH="$OTHERS/bin:$PATH" "$@")
 }
 
 @test "fleet.sh: every host provisioned and verified, each with its log and manifest" {
 	rm -f "$GUEST/home/fleet.txt"
-	run as_operator sh "$TOP/share/claw/examples/fleet.sh" fleet.yml root mini-1 mini-2
+	run as_operator sh "$OTHERS/share/claw/examples/fleet.sh" fleet.yml root mini-1 mini-2
 	assert_success
 	assert_line "mini-1: ok"
 	assert_line "mini-2: ok"
@@ -75,7 +77,7 @@ fleet" ]
 }
 
 @test "fleet.sh: a host that does not answer fails alone, named, and the run exits 1" {
-	run as_operator env TIMEOUT=2 sh "$TOP/share/claw/examples/fleet.sh" fleet.yml root mini-1 gone
+	run as_operator env TIMEOUT=2 sh "$OTHERS/share/claw/examples/fleet.sh" fleet.yml root mini-1 gone
 	assert_failure 1
 	assert_line "mini-1: ok"
 	assert_line "gone: provisioning failed (see gone.log)"

@@ -24,6 +24,18 @@ common_setup() {
 	cd "$BATS_TEST_TMPDIR" || return 1
 }
 
+# others_copy: the built programs and share/ copied where any user can read and run them, for a
+# test that runs as another user (a clone may sit in a 0700 home); sets OTHERS. others_remove ends it.
+others_copy() {
+	export OTHERS
+	OTHERS=$(mktemp -d /tmp/claw-others.XXXXXX) || return 1
+	cp -R "$CLAW_BIN" "$OTHERS/bin" && cp -R "$TOP/share" "$OTHERS/share" && chmod -R a+rX "$OTHERS"
+}
+
+others_remove() {
+	[ -z "${OTHERS:-}" ] || rm -rf "$OTHERS"
+}
+
 # A config file from stdin, named claw.yml in the test's directory unless $1 says otherwise.
 config() {
 	cat >"${1:-$BATS_TEST_TMPDIR/claw.yml}"

@@ -83,7 +83,16 @@ def stop(pids):
 def main():
     report, command = sys.argv[1], sys.argv[2:]
     watching = become_subreaper()
-    rc = subprocess.call(command)
+    child = subprocess.Popen(command)
+    # Orphans are ours now: reap each as it dies, or a test that waits for one to be gone
+    # would see a zombie that kill -0 still finds.
+    while True:
+        pid, status = os.waitpid(-1, 0)
+        if pid == child.pid:
+            rc = os.waitstatus_to_exitcode(status)
+            break
+    if rc < 0:
+        rc = 128 - rc
     left = []
     if watching:
         # A process that is still on its way out (its parent just stopped it) gets a moment.
