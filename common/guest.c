@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "config.h"
 #include "log.h"
+#include "net.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -27,19 +28,25 @@ bool guest_option(int opt, const char *arg, struct guest_args *a)
 	return false;
 }
 
-static char *read_ip(const struct bundle *b)
+/* run/ip's address; NULL with nothing recorded when there is none. */
+static int read_ip(const struct bundle *b, char **ip)
 {
 	char *path = bundle_file(b, BUNDLE_RUN_IP);
 	struct buf buf = BUF_ZERO;
-	char *ip = NULL;
+	int rc = 0;
+	*ip = NULL;
 	if (file_read(path, 256, &buf) == 0) {
 		buf.data[strcspn(buf.data, "\r\n")] = '\0';
-		if (*buf.data)
-			ip = xstrdup(buf.data);
+		/* Whatever else is there (an option for ssh, a name) is not an address claw wrote. */
+		if (ip_address_ok(buf.data))
+			*ip = xstrdup(buf.data);
+		else if (*buf.data)
+			rc = fail(EX_DATAERR, "'%s' does not hold an IP address; run claw-ip -b %s --wait again", path,
+				  bundle_name(b));
 	}
 	buf_free(&buf);
 	free(path);
-	return ip;
+	return rc;
 }
 
 /* The private half of the configured public key, when it sits beside it. */
@@ -62,7 +69,10 @@ int guest_target(const struct guest_args *a, const struct bundle *b, const struc
 		 struct ssh_target *t)
 {
 	memset(t, 0, sizeof *t);
-	t->host = a->host ? xstrdup(a->host) : b ? read_ip(b) : NULL;
+	if (a->host)
+		t->host = xstrdup(a->host);
+	else if (b && read_ip(b, &t->host) < 0)
+		return -1;
 	if (!t->host)
 		return fail(EX_NOINPUT, "no address for '%s': run claw-ip -b %s --wait first, or give --host",
 			    b ? bundle_name(b) : "?", b ? bundle_name(b) : "NAME");
@@ -72,14 +82,10 @@ int guest_target(const struct guest_args *a, const struct bundle *b, const struc
 		t->known_hosts = bundle_file(b, BUNDLE_KNOWN_HOSTS);
 	t->identity = identity_for(b, cfg);
 	t->connect_timeout = 10;
-	/* A socket path must fit sun_path (104 bytes on macOS); ssh's %C hash keeps a long one short. */
-	char *sock = b ? xasprintf("%s/%s/ssh.sock", bundle_path(b), BUNDLE_RUN_DIR) : NULL;
-	if (sock && strlen(sock) < 100 && (bundle_mkdir((struct bundle *)b, BUNDLE_RUN_DIR, 0755) == 0)) {
-		t->control = sock;
-	} else {
-		free(sock);
-		const char *tmp = getenv("TMPDIR");
-		t->control = xasprintf("%s/claw-%%C", tmp && *tmp && strlen(tmp) < 60 ? tmp : "/tmp");
+	/* A master of this process's own: never one that another command opened. */
+	if (ssh_master_open(t) < 0) {
+		ssh_target_free(t);
+		return -1;
 	}
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* net: a TCP connect with a deadline. */
 #include "net.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -9,6 +10,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+bool ip_address_ok(const char *s)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	return inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1;
+}
 
 static bool connect_one(const struct addrinfo *ai, int timeout_ms)
 {

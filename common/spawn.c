@@ -7,12 +7,38 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 extern char **environ;
+
+/* claw's secrets reach the stage that needs them and no further: never ssh, visudo, arp. */
+static const char *const secret_vars[] = { "CLAW_PASSWORD=", "CLAW_VNC_PASSWORD=", "CLAW_REGISTRY_PASSWORD=" };
+
+static bool is_secret(const char *entry)
+{
+	for (size_t i = 0; i < sizeof secret_vars / sizeof *secret_vars; i++)
+		if (!strncmp(entry, secret_vars[i], strlen(secret_vars[i])))
+			return true;
+	return false;
+}
+
+/* The environment a child gets: ours without the secrets (pointers into environ). */
+static char **child_environ(void)
+{
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **env = xcalloc(n + 1, sizeof *env);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!is_secret(environ[i]))
+			env[k++] = environ[i];
+	return env;
+}
 
 int spawn_exit_status(int ws)
 {
@@ -172,10 +198,12 @@ int spawn_run(const char *const argv[], const struct spawn_opts *o, struct spawn
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
 	int rc = setup_actions(&fa, o, &p);
 	pid_t pid = -1;
+	char **env = child_environ();
 	if (rc == 0)
-		rc = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *)argv, environ);
+		rc = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *)argv, env);
 	else
 		rc = errno;
+	free(env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close_fd(&p.in[0]);

@@ -1,6 +1,7 @@
 /* spawn: run a program from an argv vector with posix_spawnp — never a shell
  * string — feeding stdin from memory or /dev/null, capturing stdout/stderr,
- * with an optional timeout. Exit status follows execline: a child killed by
+ * with an optional timeout, in our environment less claw's secrets
+ * (CLAW_PASSWORD, CLAW_VNC_PASSWORD, CLAW_REGISTRY_PASSWORD). Exit status follows execline: a child killed by
  * signal N reports 128+N. Never prints. */
 #ifndef CLAW_SPAWN_H
 #define CLAW_SPAWN_H

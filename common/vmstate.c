@@ -2,6 +2,7 @@
 #include "vmstate.h"
 #include "bundle.h"
 #include "log.h"
+#include "net.h"
 #include "run.h"
 #include "util.h"
 
@@ -78,7 +79,7 @@ int vmstate_read(const struct bundle *b, json_t **out)
 	}
 	if (running) {
 		char *ip = read_line_at(b, BUNDLE_RUN_IP);
-		set_string(o, "ip", ip);
+		set_string(o, "ip", ip && ip_address_ok(ip) ? ip : NULL);
 		free(ip);
 	}
 	free(state);
