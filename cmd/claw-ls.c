@@ -104,7 +104,14 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		struct bundle *b;
 		json_t *vm;
-		if (bundle_open(names[i], 0, &b) < 0 || vmstate_read(b, &vm) < 0)
+		if (bundle_open(names[i], 0, &b) < 0) {
+			/* Listing $CLAW_HOME/VMs: a folder that only looks like a bundle is passed over. */
+			if (argc || fail_code() != EX_NOINPUT)
+				die_err();
+			warn("%s (skipped)", fail_msg());
+			continue;
+		}
+		if (vmstate_read(b, &vm) < 0)
 			die_err();
 		json_array_append_new(all, vm);
 		bundle_close(b);

@@ -2,9 +2,11 @@
 #include "bundle.h"
 #include "atomic.h"
 #include "log.h"
+#include "run.h"
 #include "util.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -57,7 +59,7 @@ static bool ends_with(const char *s, const char *suffix)
 
 static bool is_path(const char *s)
 {
-	return strchr(s, '/') || ends_with(s, BUNDLE_EXT) || ends_with(s, BUNDLE_EXT "/");
+	return strchr(s, '/') || !strcmp(s, ".") || !strcmp(s, "..") || ends_with(s, BUNDLE_EXT) || ends_with(s, BUNDLE_EXT "/");
 }
 
 char *bundle_resolve(const char *arg)
@@ -86,6 +88,15 @@ static char *name_of(const char *path)
 	return xstrndup(start, len);
 }
 
+/* The path without trailing slashes ends in .clawbundle. */
+static bool named_as_bundle(const char *path)
+{
+	size_t n = strlen(path), m = strlen(BUNDLE_EXT);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	return n > m && !strncmp(path + n - m, BUNDLE_EXT, m) && path[n - m - 1] != '/';
+}
+
 static int create_dir(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -96,19 +107,85 @@ static int create_dir(const char *path)
 		if (rc < 0)
 			return -1;
 	}
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+	/* 0700: the disk holds the guest's password hash and its host keys' private halves. */
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
 		return fail_sys(errno == EACCES ? EX_NOPERM : EX_CANTCREAT, "cannot create '%s'", path);
 	return 0;
 }
 
+static bool has_regular(int dirfd, const char *name)
+{
+	struct stat st;
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
+/* A bundle an earlier claw made: the name, and a file only claw writes there. */
+static bool made_by_earlier_claw(int dirfd)
+{
+	return has_regular(dirfd, BUNDLE_LOCK) || has_regular(dirfd, BUNDLE_VMCONFIG) ||
+	       has_regular(dirfd, BUNDLE_IPSW_JSON);
+}
+
+static bool dir_is_empty(int dirfd)
+{
+	int fd = dup(dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	rewinddir(d);
+	bool empty = true;
+	for (struct dirent *e; empty && (e = readdir(d));)
+		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	closedir(d);
+	return empty;
+}
+
+static int write_marker(int dirfd, const char *path)
+{
+	char text[32];
+	int n = snprintf(text, sizeof text, "claw-bundle %d\n", BUNDLE_FORMAT);
+	int fd = openat(dirfd, BUNDLE_MARKER, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EEXIST && has_regular(dirfd, BUNDLE_MARKER))
+		return 0;
+	if (fd < 0)
+		return fail_sys(errno == EACCES ? EX_NOPERM : EX_CANTCREAT, "cannot mark '%s' as a bundle", path);
+	int rc = 0;
+	if (write_all(fd, text, (size_t)n) < 0 || fsync(fd) < 0)
+		rc = fail_sys(EX_IOERR, "cannot write '%s/%s'", path, BUNDLE_MARKER);
+	if (close(fd) < 0 && rc == 0)
+		rc = fail_sys(EX_IOERR, "cannot write '%s/%s'", path, BUNDLE_MARKER);
+	if (rc == 0 && fsync(dirfd) < 0 && errno != EINVAL)
+		rc = fail_sys(EX_IOERR, "cannot sync '%s'", path);
+	return rc;
+}
+
+/* Is the directory a bundle, or may it become one? Refuses before anything is written. */
+static int claim_dir(int dirfd, const char *arg, const char *path, bool create)
+{
+	if (has_regular(dirfd, BUNDLE_MARKER))
+		return 0;
+	if (made_by_earlier_claw(dirfd) || (create && dir_is_empty(dirfd)))
+		return write_marker(dirfd, path);
+	return fail(create ? EX_CANTCREAT : EX_NOINPUT,
+		    "'%s' is not a claw bundle (no %s marker in it); claw writes only into bundles it made", arg,
+		    BUNDLE_MARKER);
+}
+
 int bundle_open(const char *arg, int flags, struct bundle **out)
 {
+	bool create = flags & BUNDLE_CREATE;
 	if (!*arg)
 		return fail(EX_USAGE, "empty bundle name");
 	if (!is_path(arg) && !bundle_name_ok(arg))
 		return fail(EX_USAGE, "'%s' is not a bundle name (letters, digits, '.', '_', '-') or a path", arg);
+	if (!named_as_bundle(arg) && is_path(arg))
+		return fail(create ? EX_CANTCREAT : EX_NOINPUT, "'%s' is not a bundle: a bundle's name ends in %s", arg,
+			    BUNDLE_EXT);
 	char *path = bundle_resolve(arg);
-	if ((flags & BUNDLE_CREATE) && create_dir(path) < 0) {
+	if (create && create_dir(path) < 0) {
 		free(path);
 		return -1;
 	}
@@ -116,8 +193,15 @@ int bundle_open(const char *arg, int flags, struct bundle **out)
 	if (fd < 0) {
 		if (errno == ENOENT)
 			fail(EX_NOINPUT, "no bundle '%s' (looked for '%s')", arg, path);
+		else if (errno == ENOTDIR)
+			fail(create ? EX_CANTCREAT : EX_NOINPUT, "'%s' is not a bundle (not a directory)", path);
 		else
-			fail_sys(errno == ENOTDIR ? EX_DATAERR : EX_NOINPUT, "cannot open bundle '%s'", path);
+			fail_sys(EX_NOINPUT, "cannot open bundle '%s'", path);
+		free(path);
+		return -1;
+	}
+	if (claim_dir(fd, arg, path, create) < 0) {
+		close(fd);
 		free(path);
 		return -1;
 	}
@@ -373,4 +457,184 @@ int bundle_chown(const struct bundle *b, uid_t uid, gid_t gid)
 	if (nftw(b->path, chown_one, 16, FTW_PHYS) < 0)
 		return fail_sys(EX_IOERR, "cannot walk '%s'", b->path);
 	return chown_failed ? -1 : 0;
+}
+
+/* ---- deletion -------------------------------------------------------------------- */
+
+/* What the layout names (claw-bundle(7)); anything else in a bundle is someone's. */
+static const char *const layout[] = {
+	BUNDLE_CONFIG,       BUNDLE_IPSW_JSON,   BUNDLE_IPSW,          BUNDLE_DISK,          BUNDLE_AUX,
+	BUNDLE_VMCONFIG,     BUNDLE_SSH_DIR,     BUNDLE_INJECT_JSON,   BUNDLE_RUN_DIR,       BUNDLE_BOOT_LOG,
+	BUNDLE_SAVED_STATE,  BUNDLE_SAVED_STATE ".part", BUNDLE_PROVISION_SH, BUNDLE_PROVISION_LOG,
+	BUNDLE_PROVISION_JSON, BUNDLE_MANIFEST, BUNDLE_STAMPS_DIR,  BUNDLE_SNAPSHOTS_DIR, BUNDLE_IMAGE_JSON,
+	BUNDLE_LOCK,
+};
+
+/* An atomic write's temporary file: ".NAME.PID.N" for a NAME of the layout. */
+static bool is_layout_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof layout / sizeof *layout; i++) {
+		size_t n = strlen(layout[i]);
+		if (!strcmp(name, layout[i]) || (name[0] == '.' && !strncmp(name + 1, layout[i], n) && name[n + 1] == '.'))
+			return true;
+	}
+	return false;
+}
+
+/* Remove name under dirfd without following a link or crossing onto another file system. */
+static int remove_tree_at(int parent, const char *name, dev_t dev, const char *where)
+{
+	struct stat st;
+	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : fail_sys(EX_IOERR, "cannot read '%s/%s'", where, name);
+	if (st.st_dev != dev)
+		return fail(EX_DATAERR, "'%s/%s' is on another file system (a mount?); not removing it", where, name);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(parent, name, 0) < 0 && errno != ENOENT)
+			return fail_sys(EX_IOERR, "cannot remove '%s/%s'", where, name);
+		return 0;
+	}
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return fail_sys(EX_IOERR, "cannot open '%s/%s'", where, name);
+	}
+	char *sub = xasprintf("%s/%s", where, name);
+	int rc = 0;
+	for (struct dirent *e; rc == 0 && (e = readdir(d));)
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			rc = remove_tree_at(dirfd(d), e->d_name, dev, sub);
+	closedir(d);
+	if (rc == 0 && unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		rc = fail_sys(EX_IOERR, "cannot remove '%s'", sub);
+	free(sub);
+	return rc;
+}
+
+static bool same_file(const struct stat *st, const char *path)
+{
+	struct stat other;
+	return path && *path && stat(path, &other) == 0 && other.st_dev == st->st_dev && other.st_ino == st->st_ino;
+}
+
+/* Never a bundle, whatever it is named: the places bundles and users live. */
+static const char *protected_place(const struct stat *st)
+{
+	char *home = bundle_home(), *vms = bundle_vms_dir();
+	const char *which = same_file(st, "/")		? "/"
+			    : same_file(st, getenv("HOME")) ? "$HOME"
+			    : same_file(st, home)		? "$CLAW_HOME"
+			    : same_file(st, vms)		? "$CLAW_HOME/VMs"
+			    : same_file(st, ".")		? "the working directory"
+							: NULL;
+	free(home);
+	free(vms);
+	return which;
+}
+
+/* The bundle may go: nobody runs it (run/pid locked) and no stage holds its lock. */
+static int check_idle(struct bundle *b)
+{
+	pid_t pid;
+	int running = run_alive(b, &pid);
+	if (running < 0)
+		return -1;
+	if (running)
+		return fail(EX_TEMPFAIL, "'%s' is running (pid %ld); stop it first", b->name, (long)pid);
+	return bundle_lock(b, false);
+}
+
+/* Every entry of the layout, then the marker and the directory; someone else's files stay. */
+static int remove_contents(struct bundle *b, dev_t dev, char **kept)
+{
+	int fd = dup(b->dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return fail_sys(EX_IOERR, "cannot read '%s'", b->path);
+	}
+	struct buf others = BUF_ZERO;
+	int rc = 0;
+	for (struct dirent *e; rc == 0 && (e = readdir(d));) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, BUNDLE_MARKER) ||
+		    !strcmp(e->d_name, BUNDLE_LOCK))
+			continue;
+		if (is_layout_name(e->d_name))
+			rc = remove_tree_at(b->dirfd, e->d_name, dev, b->path);
+		else
+			buf_addf(&others, "%s%s", others.len ? "\n" : "", e->d_name);
+	}
+	closedir(d);
+	if (rc == 0 && others.len) {
+		*kept = others.data;
+		return fail(EX_DATAERR, "kept '%s': it holds files claw did not make (remove them, then rm again)",
+			    b->path);
+	}
+	buf_free(&others);
+	if (rc < 0)
+		return -1;
+	/* The lock goes before the marker: a bundle without its marker is no bundle to anyone. */
+	if (unlinkat(b->dirfd, BUNDLE_LOCK, 0) < 0 && errno != ENOENT)
+		return fail_sys(EX_IOERR, "cannot remove '%s/%s'", b->path, BUNDLE_LOCK);
+	if (unlinkat(b->dirfd, BUNDLE_MARKER, 0) < 0)
+		return fail_sys(EX_IOERR, "cannot remove '%s/%s'", b->path, BUNDLE_MARKER);
+	if (rmdir(b->path) < 0)
+		return fail_sys(EX_IOERR, "cannot remove '%s'", b->path);
+	return 0;
+}
+
+int bundle_destroy(const char *arg, char **kept)
+{
+	*kept = NULL;
+	if (!*arg)
+		return fail(EX_USAGE, "empty bundle name");
+	if (!is_path(arg) && !bundle_name_ok(arg))
+		return fail(EX_USAGE, "'%s' is not a bundle name (letters, digits, '.', '_', '-') or a path", arg);
+	if (is_path(arg) && !named_as_bundle(arg))
+		return fail(EX_NOINPUT, "'%s' is not a bundle: a bundle's name ends in %s", arg, BUNDLE_EXT);
+	char *path = bundle_resolve(arg);
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0';
+	struct stat st;
+	int rc = 0;
+	if (lstat(path, &st) < 0) {
+		rc = errno == ENOENT ? fail(EX_NOINPUT, "no bundle '%s' (looked for '%s')", arg, path)
+				     : fail_sys(EX_IOERR, "cannot read '%s'", path);
+	} else if (S_ISLNK(st.st_mode)) {
+		/* A link to a bundle is not the bundle: the link goes, what it points at stays. */
+		if (unlink(path) < 0)
+			rc = fail_sys(EX_IOERR, "cannot remove '%s'", path);
+	} else if (!S_ISDIR(st.st_mode)) {
+		rc = fail(EX_NOINPUT, "'%s' is not a bundle (not a directory)", path);
+	} else if (protected_place(&st)) {
+		rc = fail(EX_USAGE, "'%s' is %s, not a bundle; refusing to remove it", arg, protected_place(&st));
+	} else {
+		int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		struct stat now;
+		if (fd < 0) {
+			rc = fail_sys(EX_IOERR, "cannot open '%s'", path);
+		} else if (fstat(fd, &now) < 0 || now.st_dev != st.st_dev || now.st_ino != st.st_ino) {
+			close(fd);
+			rc = fail(EX_TEMPFAIL, "'%s' changed while it was checked; try again", path);
+		} else if (!has_regular(fd, BUNDLE_MARKER)) {
+			close(fd);
+			rc = fail(EX_NOINPUT,
+				  "'%s' is not a claw bundle (no %s marker in it); claw rm deletes only bundles"
+				  " ('claw ls' marks one an earlier claw made)",
+				  arg, BUNDLE_MARKER);
+		} else {
+			struct bundle b = { path, name_of(path), fd, -1 };
+			rc = check_idle(&b) < 0 ? -1 : remove_contents(&b, st.st_dev, kept);
+			if (b.lockfd >= 0)
+				close(b.lockfd);
+			close(fd);
+			free(b.name);
+		}
+	}
+	free(path);
+	return rc;
 }

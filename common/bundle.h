@@ -1,7 +1,9 @@
 /* bundle: NAME.clawbundle, the directory every stage reads and writes.
- * Owns every file name in it, where bundles live ($CLAW_HOME/VMs), the lock that
- * keeps two processes from interleaving on one bundle, atomic writes of files
- * and JSON, and the stage stamps. Never prints; errors go through fail(). */
+ * Owns every file name in it, where bundles live ($CLAW_HOME/VMs), the marker
+ * that makes a directory a bundle (nothing writes into, or deletes, a directory
+ * without it), the lock that keeps two processes from interleaving on one
+ * bundle, atomic writes of files and JSON, and the stage stamps. Never prints;
+ * errors go through fail(). */
 #ifndef CLAW_BUNDLE_H
 #define CLAW_BUNDLE_H
 
@@ -11,6 +13,9 @@
 #include <sys/types.h>
 
 #define BUNDLE_EXT ".clawbundle"
+/* Written first into a new bundle, removed last from a deleted one: "claw-bundle FORMAT". */
+#define BUNDLE_MARKER ".clawbundle"
+#define BUNDLE_FORMAT 1
 #define BUNDLE_CONFIG "claw.yml"
 #define BUNDLE_IPSW_JSON "ipsw.json"
 #define BUNDLE_IPSW "restore.ipsw"
@@ -33,6 +38,8 @@
 #define BUNDLE_MANIFEST "manifest.json"
 #define BUNDLE_STAMPS_DIR ".stamps"
 #define BUNDLE_LOCK "lock"
+#define BUNDLE_SNAPSHOTS_DIR "snapshots"
+#define BUNDLE_IMAGE_JSON "image.json"
 
 enum { BUNDLE_CREATE = 1 };
 
@@ -47,6 +54,11 @@ bool bundle_name_ok(const char *name);
 /* NAME -> $CLAW_HOME/VMs/NAME.clawbundle; a path stays as it is. */
 char *bundle_resolve(const char *name_or_path);
 
+/* Open a bundle: a path ending in .clawbundle (or a NAME) whose directory holds the marker.
+ * One made by an earlier claw (no marker, but its lock, config.json or ipsw.json) gets the
+ * marker. With BUNDLE_CREATE a new one is made (0700, the marker first) where nothing is or
+ * in an empty directory. Any other directory is refused before anything is written in it:
+ * EX_NOINPUT, or EX_CANTCREAT with BUNDLE_CREATE. */
 int bundle_open(const char *name_or_path, int flags, struct bundle **out);
 void bundle_close(struct bundle *b);
 const char *bundle_path(const struct bundle *b);
@@ -70,6 +82,14 @@ int bundle_read_json(const struct bundle *b, const char *name, json_t **out);
 int bundle_remove(struct bundle *b, const char *name);
 /* Point name at target (a symbolic link), replacing what was there atomically. */
 int bundle_symlink(struct bundle *b, const char *name, const char *target);
+
+/* Delete a bundle and nothing else: a symbolic link loses the link only; a directory must hold
+ * the marker, must not be /, $HOME, $CLAW_HOME, its VMs or the working directory, and must
+ * not be running or locked (EX_TEMPFAIL). Only the entries the bundle layout names are
+ * removed, never across a mount; anything else found in it is kept, listed in *kept
+ * (newline-separated, the caller frees it), with the marker, and the call fails
+ * (EX_DATAERR). */
+int bundle_destroy(const char *name_or_path, char **kept);
 
 /* Give the bundle and everything in it to uid:gid (symbolic links themselves, never followed). */
 int bundle_chown(const struct bundle *b, uid_t uid, gid_t gid);

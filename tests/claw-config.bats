@@ -291,7 +291,7 @@ bad() {
 }
 
 @test "-b reads the bundle's claw.yml" {
-	mkdir -p "$CLAW_HOME/VMs/dev.clawbundle"
+	make_bundle "$CLAW_HOME/VMs/dev.clawbundle"
 	printf 'vm:\n  macos: "14.6"\n' >"$CLAW_HOME/VMs/dev.clawbundle/claw.yml"
 	run claw-config -b dev get vm.macos
 	assert_output "14.6"

@@ -157,7 +157,7 @@ hdiutil detach /dev/disk20"
 }
 
 @test "not restored is 66; a running machine is 75; not root is 77" {
-	mkdir -p "$CLAW_HOME/VMs/bare.clawbundle"
+	make_bundle "$CLAW_HOME/VMs/bare.clawbundle"
 	run claw-inject -b bare -c claw.yml
 	assert_failure 66
 	assert_output "claw-inject: '$CLAW_HOME/VMs/bare.clawbundle' is not restored yet (no config.json; run claw-restore -b $CLAW_HOME/VMs/bare.clawbundle)"

@@ -130,7 +130,7 @@ PY
 }
 
 @test "setup: all six offline layers, for the guest's version" {
-	mkdir -p "$B"
+	make_bundle "$B"
 	echo '{"os": {"version": "15.2", "build": "24C101"}}' >"$B/config.json"
 	inject --only setup
 	cd "$G"

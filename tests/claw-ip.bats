@@ -129,7 +129,7 @@ lease() { # IP MAC-FIELD SECONDS-FROM-NOW
 }
 
 @test "-b without config.json or macAddress is 66; a bad one is 65" {
-	mkdir -p "$CLAW_HOME/VMs/dev.clawbundle"
+	make_bundle "$CLAW_HOME/VMs/dev.clawbundle"
 	run claw-ip -b dev
 	assert_failure 66
 	assert_output --partial "no MAC to look for (restore the bundle, or give --mac)"

@@ -71,7 +71,7 @@ PY
 	run python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["build"], d["source"])' "$f"
 	assert_output "25G72 catalog"
 	run ls -A "$CLAW_HOME/VMs/dev.clawbundle"
-	assert_output $'ipsw.json\nlock'
+	assert_output $'.clawbundle\nipsw.json\nlock'
 }
 
 @test "a major version: the highest signed build under it" {

@@ -52,7 +52,7 @@ json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval
 	run restore -b dev
 	assert_failure 66
 	assert_output "claw-restore: no bundle 'dev' (looked for '$B')"
-	mkdir -p "$B"
+	make_bundle "$B"
 	run restore -b dev
 	assert_failure 66
 	assert_output "claw-restore: no restore image at '$B/restore.ipsw' (run claw-fetch -b $B, or give --ipsw PATH)"
@@ -174,7 +174,7 @@ PY
 	[ "$(sha256sum <"$B/disk.img")" = "$disk" ]
 	run restore -b nope --reidentify
 	assert_failure 66
-	mkdir -p "$CLAW_HOME/VMs/bare.clawbundle"
+	make_bundle "$CLAW_HOME/VMs/bare.clawbundle"
 	run restore -b bare --reidentify
 	assert_failure 66
 	assert_output --partial "config.json"

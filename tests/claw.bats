@@ -7,7 +7,7 @@ setup() { common_setup; }
 
 vm() { # NAME [config.json body] -> a bundle under CLAW_HOME
 	local d="$CLAW_HOME/VMs/$1.clawbundle"
-	mkdir -p "$d"
+	make_bundle "$d"
 	[ -z "${2:-}" ] || printf '%s\n' "$2" >"$d/config.json"
 	echo "$d"
 }
@@ -108,7 +108,7 @@ vm() { # NAME [config.json body] -> a bundle under CLAW_HOME
 	run claw ls nope
 	assert_failure 66
 	assert_output "claw-ls: no bundle 'nope' (looked for '$CLAW_HOME/VMs/nope.clawbundle')"
-	mkdir -p elsewhere/x.clawbundle
+	make_bundle elsewhere/x.clawbundle
 	run claw ls elsewhere/x.clawbundle
 	assert_success
 	assert_line --index 1 --regexp '^x +incomplete'

@@ -118,7 +118,7 @@ check_all_shells() {
 }
 
 @test "bundle names complete from CLAW_HOME" {
-	mkdir -p "$CLAW_HOME/VMs/alpha.clawbundle" "$CLAW_HOME/VMs/beta.clawbundle"
+	make_bundle "$CLAW_HOME/VMs/alpha.clawbundle" "$CLAW_HOME/VMs/beta.clawbundle"
 	run bash -c '. "$1/completions/bash/claw"; COMP_WORDS=(claw-config -b ""); COMP_CWORD=2; _claw_config; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP"
 	assert_output $'alpha\nbeta'
 	run fish -c "source $TOP/completions/fish/functions/__claw_bundles.fish; source $TOP/completions/fish/claw-ls.fish; complete -C 'claw-ls '"
@@ -127,7 +127,7 @@ check_all_shells() {
 }
 
 @test "the driver's own commands complete: machine names, and create's flags and stages" {
-	mkdir -p "$CLAW_HOME/VMs/alpha.clawbundle"
+	make_bundle "$CLAW_HOME/VMs/alpha.clawbundle"
 	run bash -c '. "$1/completions/bash/claw"; COMP_WORDS=(claw ""); COMP_CWORD=1; _claw; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP"
 	for c in create start stop suspend ssh rm clone; do assert_line "$c"; done
 	run bash -c '. "$1/completions/bash/claw"; COMP_WORDS=(claw stop ""); COMP_CWORD=2; _claw; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP"

@@ -36,6 +36,14 @@ others_remove() {
 	[ -z "${OTHERS:-}" ] || rm -rf "$OTHERS"
 }
 
+# make_bundle PATH...: bundles as claw makes them (the .clawbundle marker first).
+make_bundle() {
+	local d
+	for d in "$@"; do
+		claw-bundle init "$d" >/dev/null || return 1
+	done
+}
+
 # A config file from stdin, named claw.yml in the test's directory unless $1 says otherwise.
 config() {
 	cat >"${1:-$BATS_TEST_TMPDIR/claw.yml}"

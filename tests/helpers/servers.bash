@@ -120,6 +120,7 @@ sshd_stop() {
 # guest_bundle NAME: a bundle that points at the test guest, as claw-inject and claw-ip leave it.
 guest_bundle() {
 	local d=$CLAW_HOME/VMs/$1.clawbundle
+	make_bundle "$d"
 	mkdir -p "$d/ssh" "$d/run"
 	cp "$CLIENT_KEY" "$d/ssh/id_ed25519"
 	cp "$KNOWN_HOSTS" "$d/ssh/known_hosts"
