@@ -250,7 +250,7 @@ PY
 	inject --only setup
 	run plist "$G/Users/dev/Library/Preferences/com.apple.SetupAssistant.plist" '(d["LastSeenCloudProductVersion"], d["LastSeenBuddyBuildVersion"])'
 	assert_output "('15.2', '24C101')"
-	rm -rf "$G"/* "$B/ipsw.json"
+	rm -rf "${G:?}"/* "$B/ipsw.json"
 	run inject --only setup
 	assert_failure 65
 	assert_output "claw-inject: the guest's macOS version is unknown; the Setup Assistant part needs it: claw-restore records it in config.json (os.version), or claw-resolve -b BUNDLE VERSION writes ipsw.json"
