@@ -39,7 +39,9 @@ B       = bin
 endif
 
 COMMON_SRC := $(filter-out common/vm_none.c,$(wildcard common/*.c))
-COMMON_OBJ := $(COMMON_SRC:common/%.c=$(O)/common/%.o) $(O)/common/default_config.o $(O)/common/tools_table.o
+EMBED_OBJ  := $(O)/common/default_config.o $(O)/common/tools_table.o $(O)/common/guest_firstboot.o \
+	      $(O)/common/guest_firstboot_plist.o
+COMMON_OBJ := $(COMMON_SRC:common/%.c=$(O)/common/%.o) $(EMBED_OBJ)
 CMDS       := $(patsubst cmd/%.c,%,$(wildcard cmd/claw-*.c))
 PROGS      := $(CMDS:%=$(B)/%) $(B)/claw
 MAN1       := $(wildcard man/man1/*.1)
@@ -69,7 +71,14 @@ $(O)/common/default_config.c: share/claw/claw.yml
 $(O)/common/tools_table.c: share/claw/tools.tsv
 	$(call embed,claw_tools_table)
 
-$(O)/common/default_config.o $(O)/common/tools_table.o: %.o: %.c
+# What claw-inject writes into the guest, kept as files so shellcheck and plutil can read them.
+$(O)/common/guest_firstboot.c: share/claw/guest/claw-firstboot.sh
+	$(call embed,claw_guest_firstboot)
+
+$(O)/common/guest_firstboot_plist.c: share/claw/guest/com.claw.firstboot.plist
+	$(call embed,claw_guest_firstboot_plist)
+
+$(EMBED_OBJ): %.o: %.c
 	$(CC) $(filter-out -Wmissing-prototypes,$(CFLAGS)) -Wno-missing-variable-declarations -c -o $@ $<
 
 $(O)/libclaw.a: $(COMMON_OBJ)

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -196,7 +197,8 @@ static int suspend(struct vm *vm, struct bundle *b)
 	run_set_state(b, "paused");
 	if (vm_pause(vm) == 0) {
 		run_set_state(b, "saving");
-		if (vm_save(vm, tmp) == 0 && rename(tmp, path) == 0 && vm_force_stop(vm) == 0)
+		/* The saved memory holds whatever the guest held: the user's alone. */
+		if (vm_save(vm, tmp) == 0 && chmod(tmp, 0600) == 0 && rename(tmp, path) == 0 && vm_force_stop(vm) == 0)
 			rc = 0;
 		else
 			warn("cannot save the machine's state: %s; it runs on", fail_msg());

@@ -6,14 +6,18 @@
  * ownership on it, writes, and detaches — always: also on an error and on
  * SIGINT/SIGTERM. With --root DIR, DIR is the Data volume's root, already
  * mounted (a staging tree, Linux with an APFS driver, tests) and nothing is
- * attached. Each part is built from claw.yml and what the guest already holds,
- * so a second run leaves the same tree; files are written atomically with
- * numeric owners. Writes inject.json (every path, owner, mode, sha256) and
- * ssh/known_hosts (the guest's host keys) into the bundle, then gives the
- * bundle back to $SUDO_USER.
- * Exit: 0; 64 usage; 65 a guest file is malformed, or no Data volume on the disk;
- * 66 not restored; 73/74 cannot write, attach or detach; 75 the VM is running;
- * 77 not root; 78 bad config; 128+N interrupted by signal N (detached first). */
+ * attached; DIR must not be the running system. Each part is built from claw.yml
+ * and what the guest already holds, so a second run leaves the same tree; every
+ * path is checked before the first is written (no symbolic link, owners that
+ * stick), files are written atomically with numeric owners read back. Writes
+ * inject.json (every path, owner, mode; a digest only for files that hold no
+ * secret) and ssh/known_hosts (the guest's host keys) into the bundle, 0700, then
+ * gives the files it made there back to $SUDO_UID.
+ * Exit: 0; 64 usage, or --root is the running system; 65 a guest file is
+ * malformed, no Data volume on the disk, or the guest's version unknown;
+ * 66 not restored; 73/74 cannot write, attach or detach, or the volume ignores
+ * ownership; 75 the VM is running; 77 not root; 78 bad config; 128+N interrupted
+ * by signal N (detached first). */
 #include "attach.h"
 #include "bundle.h"
 #include "cli.h"
@@ -99,21 +103,44 @@ static const char *attach_guest(struct bundle *b, bool dry)
 	return disk.data;
 }
 
-/* Run with sudo, the bundle's files should still be the user's. */
+/* What this run made in the bundle, the only files given back to the user. */
+static const char *made[10];
+static size_t nmade;
+
+static void made_here(const char *name)
+{
+	if (nmade < sizeof made / sizeof made[0])
+		made[nmade++] = name;
+}
+
+/* Run with sudo, the files it made in the bundle are the user's; nothing else changes hands. */
 static void give_back(struct bundle *b)
 {
 	const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
 	uint64_t u, g;
 	if (geteuid() != 0 || !uid || !gid || parse_u64(uid, &u) < 0 || parse_u64(gid, &g) < 0)
 		return;
-	if (bundle_chown(b, (uid_t)u, (gid_t)g) < 0)
-		warn("%s", fail_msg());
+	for (size_t i = 0; i < nmade; i++)
+		if (bundle_chown(b, made[i], (uid_t)u, (gid_t)g) < 0)
+			warn("%s", fail_msg());
+}
+
+/* The bundle holds the guest's disk and inject.json: its owner's alone. */
+static void keep_private(struct bundle *b)
+{
+	struct stat st;
+	if (fstat(bundle_dirfd(b), &st) == 0 && (st.st_mode & 077) && fchmod(bundle_dirfd(b), st.st_mode & 0700) < 0)
+		warn("cannot make '%s' private (chmod 700): %s", bundle_path(b), strerror(errno));
 }
 
 /* The bundle's own key pair, so claw can always log in; its public half is authorized. */
 static char *bundle_key(struct bundle *b, bool dry)
 {
 	if (!bundle_has(b, "ssh/id_ed25519") && !dry) {
+		if (!bundle_has(b, BUNDLE_SSH_DIR))
+			made_here(BUNDLE_SSH_DIR);
+		made_here("ssh/id_ed25519");
+		made_here("ssh/id_ed25519.pub");
 		if (bundle_mkdir(b, BUNDLE_SSH_DIR, 0700) < 0)
 			die_err();
 		char *key = bundle_file(b, "ssh/id_ed25519");
@@ -156,6 +183,12 @@ static void print_dry_run(json_t *items)
 	json_t *it;
 	json_array_foreach(items, i, it) {
 		const char *sha = json_string_value(json_object_get(it, "sha256"));
+		if (json_is_true(json_object_get(it, "secret")))
+			sha = "secret";
+		if (!json_object_get(it, "mode")) {
+			printf("%s %s\n", json_string_value(json_object_get(it, "type")), json_string_value(json_object_get(it, "path")));
+			continue;
+		}
 		printf("%s %4s %3d:%-3d %.12s %s\n", json_string_value(json_object_get(it, "type")),
 		       json_string_value(json_object_get(it, "mode")), (int)json_integer_value(json_object_get(it, "uid")),
 		       (int)json_integer_value(json_object_get(it, "gid")), sha ? sha : "-",
@@ -188,25 +221,43 @@ int main(int argc, char **argv)
 	struct stat st;
 	if (root && (stat(root, &st) < 0 || !S_ISDIR(st.st_mode)))
 		die(EX_NOINPUT, "--root '%s' is not a folder", root);
+	/* A typo must not give this machine an admin with a known password: asked before anything is written. */
+	if (root && inject_refuse_host(root) < 0)
+		die_err();
 	if (geteuid() != 0 && (!dry || !root))
 		die(EX_NOPERM, "needs root to %s (run it with sudo)",
 		    root ? "give the guest's files their owners" : "attach the guest's disk");
 
 	struct bundle *b;
-	if (bundle_open(bundle_arg, root ? BUNDLE_CREATE : 0, &b) < 0 || bundle_lock(b, true) < 0)
+	char *where = bundle_resolve(bundle_arg);
+	if (stat(where, &st) < 0) {
+		made_here(".");
+		made_here(BUNDLE_MARKER);
+	}
+	free(where);
+	if (bundle_open(bundle_arg, root ? BUNDLE_CREATE : 0, &b) < 0)
+		die_err();
+	if (!bundle_has(b, BUNDLE_LOCK))
+		made_here(BUNDLE_LOCK);
+	if (bundle_lock(b, true) < 0)
 		die_err();
 	struct claw_config *cfg;
 	if (cli_load_config(config_path, b, &cfg) < 0)
 		die_err();
+	if (!dry)
+		keep_private(b);
+	struct inject_ctx c = { cfg, root, NULL, BUF_ZERO, NULL, NULL, !root, 0 };
 	if (!root)
-		root = attach_guest(b, dry);
+		c.root = root = attach_guest(b, dry);
 
 	char *own_key = bundle_key(b, dry);
-	struct inject_ctx c = { cfg, root, own_key, BUF_ZERO, NULL, NULL };
+	c.pubkeys = own_key;
 	json_t *os = guest_os(b);
 	c.os_version = json_string_value(json_object_get(os, "version"));
 	c.os_build = json_string_value(json_object_get(os, "build"));
 	struct payload p = { NULL, 0 };
+	if (inject_prepare(&c) < 0)
+		leave();
 	if (((parts & INJECT_USER) && inject_user(&c, &p) < 0) || ((parts & INJECT_SSH) && inject_ssh(&c, &p) < 0) ||
 	    ((parts & INJECT_VNC) && inject_vnc(&c, &p) < 0) ||
 	    ((parts & INJECT_AUTOLOGIN) && inject_autologin(&c, &p) < 0) || ((parts & INJECT_SUDO) && inject_sudo(&c, &p) < 0) ||
@@ -220,7 +271,10 @@ int main(int argc, char **argv)
 		if (payload_write(&p, root) < 0)
 			leave();
 		json_t *doc = json_pack("{s:s, s:O}", "root", disk.attached ? BUNDLE_DISK : root, "files", items);
-		if (bundle_write_json(b, BUNDLE_INJECT_JSON, doc, 0644) < 0 ||
+		made_here(BUNDLE_INJECT_JSON);
+		if (c.known_hosts.len)
+			made_here(BUNDLE_KNOWN_HOSTS);
+		if (bundle_write_json(b, BUNDLE_INJECT_JSON, doc, 0600) < 0 ||
 		    (c.known_hosts.len && bundle_write(b, BUNDLE_KNOWN_HOSTS, c.known_hosts.data, c.known_hosts.len, 0644) < 0))
 			leave();
 		json_decref(doc);

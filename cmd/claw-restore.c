@@ -250,7 +250,8 @@ int main(int argc, char **argv)
 	if (!made_disk)
 		give_up();
 	made_aux = true; /* the hypervisor may leave a partial one even when it fails */
-	if (vm_identity_create(&img, aux, &c.id) < 0)
+	/* The hypervisor makes it with the umask; it is the guest's NVRAM, the user's alone. */
+	if (vm_identity_create(&img, aux, &c.id) < 0 || (chmod(aux, 0600) < 0 && fail_sys(EX_IOERR, "cannot chmod '%s'", aux)))
 		give_up();
 	check_interrupt();
 

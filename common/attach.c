@@ -18,10 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* The GUID of an APFS container; text output truncates it, plists do not. */
 #define APFS_CONTAINER_HINT "EF57347C-0000-11AA-AA11"
 #define TOOL_TIMEOUT_MS 120000
+#define ATTACH_SETTLE_MS 10000 /* how long the Data volume may take to show up after mountDisk */
+#define ATTACH_POLL_MS 200
 
 static void list_add(char ***list, size_t *n, const char *s)
 {
@@ -111,7 +114,8 @@ static void read_entities(struct attach *a, plist_t top)
 int attach_image(const char *image, const char *format, struct attach *a)
 {
 	memset(a, 0, sizeof *a);
-	const char *hdi[] = { "hdiutil", "attach", "-nomount", "-plist", image, NULL };
+	/* -owners on: without it the image's volumes mount with ownership ignored. */
+	const char *hdi[] = { "hdiutil", "attach", "-owners", "on", "-nomount", "-plist", image, NULL };
 	const char *asif[] = { "diskutil", "image", "attach", "-nomount", "-plist", image, NULL };
 	bool is_asif = format && !strcmp(format, "asif");
 	plist_t p = tool_plist(is_asif ? asif : hdi, is_asif ? "diskutil image attach" : "hdiutil attach");
@@ -249,18 +253,33 @@ static int find_by_role(struct attach *a, struct mount_table *now)
 	return a->data ? 0 : -1;
 }
 
+/* The mount table now, and the Data volume by the diff against before (NULL if none yet). */
+static const char *diff_now(const struct attach *a, const struct mount_table *before, struct mount_table *after,
+			    struct mount_table *added)
+{
+	if (mounts_read(after) < 0)
+		return NULL;
+	mounts_added(before, after, added);
+	return data_by_diff(a, added);
+}
+
 int attach_find_data(struct attach *a)
 {
-	struct mount_table before, after, added;
+	struct mount_table before, after = { 0 }, added = { 0 };
 	if (mounts_read(&before) < 0)
 		return -1;
 	mount_all(a);
-	if (mounts_read(&after) < 0) {
-		mounts_free(&before);
-		return -1;
+	/* mountDisk can return before diskarbitrationd has mounted every volume: poll a while. */
+	const char *dir = NULL;
+	for (int waited = 0;; waited += ATTACH_POLL_MS) {
+		mounts_free(&after);
+		mounts_free(&added);
+		dir = diff_now(a, &before, &after, &added);
+		if (dir || waited >= ATTACH_SETTLE_MS)
+			break;
+		struct timespec t = { 0, ATTACH_POLL_MS * 1000000L };
+		nanosleep(&t, NULL);
 	}
-	mounts_added(&before, &after, &added);
-	const char *dir = data_by_diff(a, &added);
 	int rc = 0;
 	if (dir)
 		a->data = xstrdup(dir);
@@ -279,14 +298,27 @@ int attach_enable_ownership(const struct attach *a)
 	return tool_run(argv, "diskutil enableOwnership");
 }
 
+/* Force every volume of the image off, the containers first, so a last detach can go. */
+static void unmount_forced(const struct attach *a)
+{
+	for (size_t i = 0; i <= a->ncontainers; i++) {
+		const char *dev = i < a->ncontainers ? a->containers[i] : a->disk;
+		const char *argv[] = { "diskutil", "unmountDisk", "force", dev, NULL };
+		tool_run(argv, "diskutil unmountDisk force");
+	}
+}
+
 int attach_detach(struct attach *a)
 {
 	if (!a->attached)
 		return 0;
 	const char *argv[] = { "hdiutil", "detach", a->disk, NULL };
 	const char *force[] = { "hdiutil", "detach", "-force", a->disk, NULL };
-	if (tool_run(argv, "hdiutil detach") < 0 && tool_run(force, "hdiutil detach -force") < 0)
-		return -1;
+	if (tool_run(argv, "hdiutil detach") < 0 && tool_run(force, "hdiutil detach -force") < 0) {
+		unmount_forced(a);
+		if (tool_run(force, "hdiutil detach -force") < 0)
+			return -1;
+	}
 	a->attached = false;
 	return 0;
 }

@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,7 +303,7 @@ static int with_parent(struct bundle *b, const char *name, int *dfd, char **wher
 		return 0;
 	}
 	char *sub = xstrndup(name, (size_t)(slash - name));
-	if (bundle_mkdir(b, sub, 0755) < 0) {
+	if (bundle_mkdir(b, sub, 0700) < 0) {
 		free(sub);
 		return -1;
 	}
@@ -437,26 +436,11 @@ int bundle_stamp_clear(struct bundle *b, const char *stage)
 	return rc;
 }
 
-static uid_t chown_uid;
-static gid_t chown_gid;
-static int chown_failed;
-
-static int chown_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+int bundle_chown(const struct bundle *b, const char *name, uid_t uid, gid_t gid)
 {
-	(void)st, (void)type, (void)ftw;
-	if (lchown(path, chown_uid, chown_gid) < 0 && !chown_failed) {
-		chown_failed = 1;
-		fail_sys(EX_NOPERM, "cannot give '%s' back to uid %ld", path, (long)chown_uid);
-	}
+	if (fchownat(b->dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != ENOENT)
+		return fail_sys(EX_NOPERM, "cannot give '%s/%s' back to uid %ld", b->path, name, (long)uid);
 	return 0;
-}
-
-int bundle_chown(const struct bundle *b, uid_t uid, gid_t gid)
-{
-	chown_uid = uid, chown_gid = gid, chown_failed = 0;
-	if (nftw(b->path, chown_one, 16, FTW_PHYS) < 0)
-		return fail_sys(EX_IOERR, "cannot walk '%s'", b->path);
-	return chown_failed ? -1 : 0;
 }
 
 /* ---- deletion -------------------------------------------------------------------- */

@@ -91,8 +91,9 @@ int bundle_symlink(struct bundle *b, const char *name, const char *target);
  * (EX_DATAERR). */
 int bundle_destroy(const char *name_or_path, char **kept);
 
-/* Give the bundle and everything in it to uid:gid (symbolic links themselves, never followed). */
-int bundle_chown(const struct bundle *b, uid_t uid, gid_t gid);
+/* Give one file of the bundle ("." for the bundle itself) to uid:gid (a symbolic link
+ * itself, never followed; a missing file is no error). */
+int bundle_chown(const struct bundle *b, const char *name, uid_t uid, gid_t gid);
 
 /* Stage stamps: .stamps/STAGE holds the digest of the inputs the stage last
  * succeeded with. get returns 1 when there is none. */

@@ -35,7 +35,7 @@ static const struct field access_fields[] = {
 	{ "username", T_STR, NULL },         { "password", T_SECRET, NULL },
 	{ "password_file", T_PATH, NULL },   { "ssh_key", T_PATH, NULL },
 	{ "vnc_password", T_SECRET, NULL },  { "vnc_password_file", T_PATH, NULL },
-	{ NULL, 0, NULL },
+	{ "ssh_password_login", T_BOOL, NULL }, { NULL, 0, NULL },
 };
 static const struct field tools_fields[] = {
 	{ "homebrew", T_BOOL, NULL },        { "packages", T_BREWLIST, NULL },
@@ -661,6 +661,7 @@ static void fill_struct(struct claw_config *c, json_t *t)
 	c->access.password = dup_or_null(t, "access.password");
 	c->access.ssh_key = dup_or_null(t, "access.ssh_key");
 	c->access.vnc_password = dup_or_null(t, "access.vnc_password");
+	c->access.ssh_password_login = json_is_true(tree_get(t, "access.ssh_password_login"));
 	c->tools.homebrew = json_is_true(tree_get(t, "tools.homebrew"));
 	fill_list(t, "tools.packages", &c->tools.packages);
 	fill_list(t, "tools.casks", &c->tools.casks);

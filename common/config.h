@@ -40,6 +40,7 @@ struct claw_config {
 		char *ssh_key;      /* path of the public key file, or NULL */
 		char *ssh_pubkey;   /* its content */
 		char *vnc_password; /* after CLAW_VNC_PASSWORD / vnc_password_file; NULL if none */
+		bool ssh_password_login; /* sshd takes passwords too; off: keys only */
 	} access;
 	struct {
 		bool homebrew;

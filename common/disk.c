@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,7 +31,8 @@ bool disk_format_ok(const char *host_version, const char *format)
 
 static int create_raw(const char *path, uint64_t size)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	/* 0600: the disk will hold the guest's password hash and host private keys. */
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return fail_sys(EX_CANTCREAT, "cannot create '%s'", path);
 	if (ftruncate(fd, (off_t)size) < 0) {
@@ -60,6 +62,8 @@ static int create_asif(const char *path, uint64_t size)
 	spawn_result_free(&r);
 	if (status != 0)
 		return fail(EX_CANTCREAT, "diskutil could not create the ASIF image '%s' (exit %d)", path, status);
+	if (chmod(path, 0600) < 0)
+		return fail_sys(EX_IOERR, "cannot chmod '%s'", path);
 	return 0;
 }
 

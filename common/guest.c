@@ -100,9 +100,10 @@ int guest_host_key_refused(const struct ssh_target *t)
 
 int guest_wait_ready(const struct ssh_target *t, int timeout_s, bool require_log)
 {
-	/* Exit 0: ready; 3: the log is there without the mark yet; 4: no log at all. A constant command. */
+	/* Exit 0: ready; 3: the log is there without the mark yet; 4: no log at all; 5: first
+	 * boot says why it failed (the line on stdout). A constant command. */
 	const char *probe = "if [ -f " GUEST_FIRSTBOOT_LOG " ]; then grep -q " GUEST_READY_MARK " " GUEST_FIRSTBOOT_LOG
-			    " && exit 0; exit 3; fi; exit 4";
+			    " && exit 0; grep " GUEST_FAILED_MARK " " GUEST_FIRSTBOOT_LOG " | tail -n 1 | grep . && exit 5; exit 3; fi; exit 4";
 	time_t deadline = time(NULL) + timeout_s;
 	int last = -1;
 	char said[256] = "";
@@ -123,6 +124,14 @@ int guest_wait_ready(const struct ssh_target *t, int timeout_s, bool require_log
 		if (last == 255 && strncmp(said, ssh_first_line(&r), sizeof said - 1)) {
 			snprintf(said, sizeof said, "%s", ssh_first_line(&r));
 			info("%s: %s; trying again until %d s have passed", t->host, said, timeout_s);
+		}
+		if (last == 5) {
+			char *why = r.out.data ? strstr(r.out.data, GUEST_FAILED_MARK) : NULL;
+			why = why ? why + strlen(GUEST_FAILED_MARK) + strspn(why + strlen(GUEST_FAILED_MARK), ": ") : "";
+			why[strcspn(why, "\n")] = '\0';
+			fail(EX_UNAVAILABLE, "%s: first boot failed: %s", t->host, why);
+			spawn_result_free(&r);
+			return -1;
 		}
 		spawn_result_free(&r);
 		if (last == 0 || (last == 4 && !require_log))

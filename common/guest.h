@@ -12,6 +12,7 @@ struct claw_config;
 
 #define GUEST_FIRSTBOOT_LOG "/var/log/claw-firstboot.log"
 #define GUEST_READY_MARK "PROVISIONING_READY"
+#define GUEST_FAILED_MARK "PROVISIONING_FAILED" /* first boot could not make the guest ready */
 
 struct guest_args {
 	const char *host, *user;

@@ -8,13 +8,19 @@
 #include "spawn.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define ROOT 0
 #define WHEEL 0
+
+/* share/claw/guest/, compiled in. */
+extern const char claw_guest_firstboot[];
+extern const char claw_guest_firstboot_plist[];
 
 int inject_parts(const char *list, int *mask)
 {
@@ -35,6 +41,31 @@ int inject_parts(const char *list, int *mask)
 		*mask |= bit;
 	}
 	free(copy);
+	return rc;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int inject_refuse_host(const char *root)
+{
+	/* /System/Volumes/Data is macOS's Data volume; / is on every host. */
+	static const char *const hosts[] = { "/", "/System/Volumes/Data", NULL };
+	static const char *const dslocal[] = { "/private/var/db/dslocal", "/var/db/dslocal", NULL };
+	for (int i = 0; hosts[i]; i++)
+		if (same_file(root, hosts[i]))
+			return fail(EX_USAGE, "--root '%s' is the running system's '%s'; claw-inject writes into a guest's "
+					      "Data volume, never into this machine", root, hosts[i]);
+	char *ds = xasprintf("%s/private/var/db/dslocal", root);
+	int rc = 0;
+	for (int i = 0; dslocal[i] && rc == 0; i++)
+		if (same_file(ds, dslocal[i]))
+			rc = fail(EX_USAGE, "--root '%s' holds the running system's %s; claw-inject writes into a guest's "
+					    "Data volume, never into this machine", root, dslocal[i]);
+	free(ds);
 	return rc;
 }
 
@@ -69,6 +100,21 @@ static const char *need_password(const struct inject_ctx *c, const char *part)
 	return pw;
 }
 
+int inject_prepare(struct inject_ctx *c)
+{
+	char *groups = xasprintf("%s/" DSLOCAL_GROUPS "/admin.plist", c->root);
+	int rc = 0;
+	/* --root may build a Data volume from nothing; a disk claw attached must already be one. */
+	if (c->attached && access(groups, F_OK) < 0)
+		rc = fail(EX_DATAERR, "'%s' has no %s: not a macOS Data volume", c->root, DSLOCAL_GROUPS "/admin.plist");
+	free(groups);
+	char *users = xasprintf("%s/" DSLOCAL_USERS, c->root);
+	if (rc == 0)
+		rc = dslocal_pick_uid(users, c->cfg->access.username, &c->uid);
+	free(users);
+	return rc;
+}
+
 int inject_user(struct inject_ctx *c, struct payload *p)
 {
 	const char *name = c->cfg->access.username, *pw = need_password(c, "user");
@@ -79,16 +125,18 @@ int inject_user(struct inject_ctx *c, struct payload *p)
 	bool had = read_guest(c, urel, &old);
 	char uuid[37], *rec, *g;
 	size_t reclen, glen;
-	int rc = dslocal_user(name, pw, had ? old.data : NULL, old.len, &rec, &reclen, uuid);
+	int rc = dslocal_user(name, pw, c->uid, had ? old.data : NULL, old.len, &rec, &reclen, uuid);
 	bool had_group = rc == 0 && read_guest(c, DSLOCAL_GROUPS "/admin.plist", &grp);
 	if (rc == 0)
 		rc = dslocal_admin_group(had_group ? grp.data : NULL, grp.len, name, uuid, &g, &glen);
 	if (rc == 0) {
-		payload_file(p, urel, rec, reclen, ROOT, WHEEL, 0600);
+		/* The record holds the password's hash: no digest of it goes into inject.json. */
+		payload_secret(p, urel, rec, reclen, ROOT, WHEEL, 0600);
 		payload_file(p, DSLOCAL_GROUPS "/admin.plist", g, glen, ROOT, WHEEL, 0600);
 		char *home = xasprintf("Users/%s", name);
-		payload_dir(p, home, DSLOCAL_UID, DSLOCAL_STAFF_GID, 0750);
+		payload_dir(p, home, c->uid, DSLOCAL_STAFF_GID, 0750);
 		free(home);
+		secure_zero(rec, reclen);
 		free(rec);
 		free(g);
 	}
@@ -108,18 +156,26 @@ static plist_t pending_dict(struct inject_ctx *c, struct payload *p, const char 
 	return guest_dict(c, rel);
 }
 
-/* launchd's override: label = false enables a daemon; the guest's other keys are kept. */
+/* launchd's override: label = false enables a daemon; the guest's other keys are
+ * kept. XML, as launchd itself writes it. The second root sshd an earlier claw
+ * enabled there goes. */
 static int launchd_enable(struct inject_ctx *c, struct payload *p, const char *label)
 {
 	const char *rel = "private/var/db/com.apple.xpc.launchd/disabled.plist";
 	plist_t d = pending_dict(c, p, rel);
 	if (!d)
 		return -1;
+	if (plist_get_node_type(d) != PLIST_DICT) {
+		plist_free(d);
+		return fail(EX_DATAERR, "'%s' in the guest is not a dictionary", rel);
+	}
 	plist_dict_set_item(d, label, plist_new_bool(0));
+	if (plist_dict_get_item(d, "com.claw.sshd"))
+		plist_dict_remove_item(d, "com.claw.sshd");
 	size_t n;
-	char *bin = plistx_to_bin(d, &n);
-	payload_file(p, rel, bin, n, ROOT, WHEEL, 0644);
-	free(bin);
+	char *xml = plistx_to_xml(d, &n);
+	payload_file(p, rel, xml, n, ROOT, WHEEL, 0644);
+	free(xml);
 	plist_free(d);
 	return 0;
 }
@@ -154,7 +210,7 @@ static int host_key(struct inject_ctx *c, struct payload *p, const char *type)
 		free(keypub);
 	}
 	if (rc == 0) {
-		payload_file(p, rel, priv.data, priv.len, ROOT, WHEEL, 0600);
+		payload_secret(p, rel, priv.data, priv.len, ROOT, WHEEL, 0600);
 		payload_file(p, relpub, pub.data, pub.len, ROOT, WHEEL, 0644);
 		/* "*": the bundle's known_hosts is for this guest alone, whatever address it gets. */
 		char *sp = strchr(pub.data, ' '), *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
@@ -163,6 +219,8 @@ static int host_key(struct inject_ctx *c, struct payload *p, const char *type)
 		buf_add(&c->known_hosts, pub.data, keylen);
 		buf_adds(&c->known_hosts, "\n");
 	}
+	if (priv.data)
+		secure_zero(priv.data, priv.len);
 	buf_free(&priv);
 	buf_free(&pub);
 	free(rel);
@@ -170,23 +228,19 @@ static int host_key(struct inject_ctx *c, struct payload *p, const char *type)
 	return rc;
 }
 
-static const char backup_sshd[] =
-	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	"<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
-	"<plist version=\"1.0\">\n<dict>\n"
-	"\t<key>Label</key>\n\t<string>com.claw.sshd</string>\n"
-	"\t<key>ProgramArguments</key>\n\t<array>\n\t\t<string>/usr/sbin/sshd</string>\n\t\t<string>-D</string>\n\t</array>\n"
-	"\t<key>RunAtLoad</key>\n\t<true/>\n"
-	"</dict>\n</plist>\n";
-
-/* Until provisioning hardens it (the same file, "no"): keys and passwords both log in.
- * macOS's sshd_config includes sshd_config.d/ first and sshd keeps the first value it
- * reads, so 000- outranks Apple's 100-macos.conf without editing Apple's file. */
-static const char sshd_dropin[] =
-	"# Written by claw-inject; claw-provision's SSH hardening step replaces it.\n"
-	"PubkeyAuthentication yes\n"
-	"PasswordAuthentication yes\n"
-	"KbdInteractiveAuthentication yes\n";
+/* Keys only unless claw.yml asks for passwords: the bundle's own key is always
+ * authorized, so claw never needs one. macOS's sshd_config includes sshd_config.d/
+ * first and sshd keeps the first value it reads, so 000- outranks Apple's
+ * 100-macos.conf without editing Apple's file. */
+static char *sshd_dropin(bool passwords)
+{
+	const char *v = passwords ? "yes" : "no";
+	return xasprintf("# Written by claw-inject (access.ssh_password_login: %s).\n"
+			 "PubkeyAuthentication yes\n"
+			 "PasswordAuthentication %s\n"
+			 "KbdInteractiveAuthentication %s\n",
+			 passwords ? "true" : "false", v, v);
+}
 
 int inject_ssh(struct inject_ctx *c, struct payload *p)
 {
@@ -196,8 +250,11 @@ int inject_ssh(struct inject_ctx *c, struct payload *p)
 	for (size_t i = 0; i < 3; i++)
 		if (host_key(c, p, types[i]) < 0)
 			return -1;
-	payload_file(p, "Library/LaunchDaemons/com.claw.sshd.plist", backup_sshd, strlen(backup_sshd), ROOT, WHEEL, 0644);
-	payload_file(p, "private/etc/ssh/sshd_config.d/000-claw.conf", sshd_dropin, strlen(sshd_dropin), ROOT, WHEEL, 0644);
+	/* An earlier claw's second root sshd: it ignored Remote Login and the hardening. */
+	payload_remove(p, "Library/LaunchDaemons/com.claw.sshd.plist");
+	char *dropin = sshd_dropin(c->cfg->access.ssh_password_login);
+	payload_file(p, "private/etc/ssh/sshd_config.d/000-claw.conf", dropin, strlen(dropin), ROOT, WHEEL, 0644);
+	free(dropin);
 	struct buf keys = BUF_ZERO;
 	if (c->cfg->access.ssh_pubkey)
 		buf_adds(&keys, c->cfg->access.ssh_pubkey);
@@ -206,8 +263,8 @@ int inject_ssh(struct inject_ctx *c, struct payload *p)
 	if (c->pubkeys)
 		buf_adds(&keys, c->pubkeys);
 	char *dir = xasprintf("Users/%s/.ssh", c->cfg->access.username), *ak = xasprintf("%s/authorized_keys", dir);
-	payload_dir(p, dir, DSLOCAL_UID, DSLOCAL_STAFF_GID, 0700);
-	payload_file(p, ak, keys.data ? keys.data : "", keys.len, DSLOCAL_UID, DSLOCAL_STAFF_GID, 0600);
+	payload_dir(p, dir, c->uid, DSLOCAL_STAFF_GID, 0700);
+	payload_file(p, ak, keys.data ? keys.data : "", keys.len, c->uid, DSLOCAL_STAFF_GID, 0600);
 	buf_free(&keys);
 	free(dir);
 	free(ak);
@@ -221,7 +278,7 @@ int inject_autologin(struct inject_ctx *c, struct payload *p)
 		return -1;
 	size_t n;
 	unsigned char *kc = kcpassword_encode(pw, &n);
-	payload_file(p, "private/etc/kcpassword", kc, n, ROOT, WHEEL, 0600);
+	payload_secret(p, "private/etc/kcpassword", kc, n, ROOT, WHEEL, 0600);
 	secure_zero(kc, n);
 	free(kc);
 	const char *rel = "Library/Preferences/com.apple.loginwindow.plist";
@@ -238,12 +295,27 @@ int inject_autologin(struct inject_ctx *c, struct payload *p)
 	return 0;
 }
 
+char *inject_sudoers_name(const char *user)
+{
+	char *name = xasprintf("claw-%s", user);
+	for (char *q = name; *q; q++)
+		if (!isalnum((unsigned char)*q) && *q != '-' && *q != '_')
+			*q = '_'; /* '.' above all: sudo skips such a file without a word */
+	return name;
+}
+
 int inject_sudo(struct inject_ctx *c, struct payload *p)
 {
 	const char *name = c->cfg->access.username;
 	char *rule = xasprintf("# Written by claw-inject: %s may use sudo without a password.\n%s ALL=(ALL) NOPASSWD: ALL\n",
 			       name, name);
-	char *rel = xasprintf("private/etc/sudoers.d/claw-%s", name);
+	char *file = inject_sudoers_name(name);
+	char *rel = xasprintf("private/etc/sudoers.d/%s", file), *dotted = xasprintf("private/etc/sudoers.d/claw-%s", name);
+	/* An earlier claw wrote the name as it was: sudo never read it, and it goes. */
+	if (strcmp(rel, dotted))
+		payload_remove(p, dotted);
+	free(dotted);
+	free(file);
 	int rc = 0;
 	const char *const which[] = { "sh", "-c", "command -v visudo", NULL };
 	struct spawn_opts o = SPAWN_OPTS_ZERO;
@@ -275,9 +347,9 @@ int inject_sudo(struct inject_ctx *c, struct payload *p)
 /* ---- Setup Assistant: the offline layers, so the first boot lands at a desktop ---- */
 
 const char *const inject_skip_keys[] = {
-	"Accessibility", "Appearance", "AppStore", "Biometric", "DisplayTone", "EnableLockdownMode", "FileVault",
-	"iCloudDiagnostics", "iCloudStorage", "Intelligence", "Location", "Payment", "Privacy", "ScreenTime", "Siri",
-	"TermsOfAddress", "Wallpaper", "Welcome", NULL,
+	"Accessibility", "Appearance", "AppleID", "AppStore", "Biometric", "Diagnostics", "DisplayTone",
+	"EnableLockdownMode", "FileVault", "iCloudDiagnostics", "iCloudStorage", "Intelligence", "Location", "Passcode",
+	"Payment", "Privacy", "Restore", "ScreenTime", "Siri", "TermsOfAddress", "TOS", "Wallpaper", "Welcome", NULL,
 };
 
 static const char *const did_see[] = {
@@ -301,6 +373,20 @@ static void add_plist(struct payload *p, const char *rel, plist_t d, unsigned ui
 	plist_free(d);
 }
 
+/* "15.2", "26.0.1": what sw_vers -productVersion says. */
+static bool version_ok(const char *v)
+{
+	return v && isdigit((unsigned char)v[0]) && strlen(v) < 16 && strspn(v, "0123456789.") == strlen(v);
+}
+
+static bool build_ok(const char *b)
+{
+	size_t n = b ? strlen(b) : 0;
+	while (n && isalnum((unsigned char)b[n - 1]))
+		n--;
+	return b && *b && n == 0 && strlen(b) < 16;
+}
+
 /* The DidSee* keys and the versions they were seen at: what the mini Setup Assistant checks after login. */
 static plist_t seen(const struct inject_ctx *c)
 {
@@ -314,18 +400,29 @@ static plist_t seen(const struct inject_ctx *c)
 						  "LastSeenIntelligenceProductVersion", "LastSeenDiagnosticsProductVersion",
 						  "LastSeenSiriProductVersion", NULL };
 	static const char *const by_build[] = { "LastPreLoginTasksPerformedBuild", "LastSeenBuddyBuildVersion", NULL };
-	/* A version too high is harmless; a missing one brings the screens back. */
-	const char *v = c->os_version ? c->os_version : "99.0";
 	for (int i = 0; by_version[i]; i++)
-		plist_dict_set_item(d, by_version[i], plist_new_string(v));
-	for (int i = 0; c->os_build && by_build[i]; i++)
+		plist_dict_set_item(d, by_version[i], plist_new_string(c->os_version));
+	for (int i = 0; build_ok(c->os_build) && by_build[i]; i++)
 		plist_dict_set_item(d, by_build[i], plist_new_string(c->os_build));
 	return d;
+}
+
+/* LastSeen* must be the guest's own version: one too low or missing brings the screens back. */
+static int need_version(const struct inject_ctx *c)
+{
+	if (!version_ok(c->os_version))
+		return fail(EX_DATAERR,
+			    "the guest's macOS version is %s%s%s; the Setup Assistant part needs it: claw-restore records it "
+			    "in config.json (os.version), or claw-resolve -b BUNDLE VERSION writes ipsw.json",
+			    c->os_version ? "'" : "unknown", c->os_version ? c->os_version : "", c->os_version ? "', not a version" : "");
+	return 0;
 }
 
 int inject_setup(struct inject_ctx *c, struct payload *p)
 {
 	const char *name = c->cfg->access.username;
+	if (need_version(c) < 0)
+		return -1;
 	/* 1, 2: the markers that say setup has run and registration is done. */
 	payload_file(p, "private/var/db/.AppleSetupDone", "", 0, ROOT, WHEEL, 0400);
 	payload_file(p, "Library/Receipts/.SetupRegComplete", "", 0, ROOT, WHEEL, 0644);
@@ -335,10 +432,10 @@ int inject_setup(struct inject_ctx *c, struct payload *p)
 	/* 4: the user's own SetupAssistant preferences. */
 	char *home = xasprintf("Users/%s", name), *lib = xasprintf("Users/%s/Library", name), *prefs = xasprintf("%s/Preferences", lib),
 	     *plist = xasprintf("%s/com.apple.SetupAssistant.plist", prefs);
-	payload_dir(p, home, DSLOCAL_UID, DSLOCAL_STAFF_GID, 0750);
-	payload_dir(p, lib, DSLOCAL_UID, DSLOCAL_STAFF_GID, 0700);
-	payload_dir(p, prefs, DSLOCAL_UID, DSLOCAL_STAFF_GID, 0700);
-	add_plist(p, plist, seen(c), DSLOCAL_UID, DSLOCAL_STAFF_GID, 0600);
+	payload_dir(p, home, c->uid, DSLOCAL_STAFF_GID, 0750);
+	payload_dir(p, lib, c->uid, DSLOCAL_STAFF_GID, 0700);
+	payload_dir(p, prefs, c->uid, DSLOCAL_STAFF_GID, 0700);
+	add_plist(p, plist, seen(c), c->uid, DSLOCAL_STAFF_GID, 0600);
 	free(plist);
 	free(prefs);
 	free(lib);
@@ -366,7 +463,7 @@ int inject_vnc(struct inject_ctx *c, struct payload *p)
 		return 0;
 	char line[34];
 	vncsettings_encode(pw, line);
-	payload_file(p, "Library/Preferences/com.apple.VNCSettings.txt", line, 33, ROOT, WHEEL, 0600);
+	payload_secret(p, "Library/Preferences/com.apple.VNCSettings.txt", line, 33, ROOT, WHEEL, 0600);
 	secure_zero(line, sizeof line);
 	const char *rel = "Library/Preferences/com.apple.RemoteManagement.plist";
 	plist_t rm = guest_dict(c, rel);
@@ -381,66 +478,34 @@ int inject_vnc(struct inject_ctx *c, struct payload *p)
 
 /* ---- first boot: what only the running guest can do, then PROVISIONING_READY ---- */
 
-static const char firstboot_body[] =
-	"exec >>/var/log/claw-firstboot.log 2>&1\n"
-	"echo \"claw first boot: $(date -u +%Y-%m-%dT%H:%M:%SZ)\"\n"
-	"# Setup Assistant can still start on a first boot: end it for 15 s while the offline layers take.\n"
-	"( i=0; while [ \"$i\" -lt 15 ]; do pkill -x 'Setup Assistant' 2>/dev/null; i=$((i + 1)); sleep 1; done ) &\n"
-	"killer=$!\n"
-	"if ! dscl . -read \"/Users/$user\" >/dev/null 2>&1; then\n"
-	"\techo \"the offline user record did not take: creating $user with dscl (no password; keys only)\"\n"
-	"\tdscl . -create \"/Users/$user\"\n"
-	"\tdscl . -create \"/Users/$user\" UserShell /bin/zsh\n"
-	"\tdscl . -create \"/Users/$user\" RealName \"$user\"\n"
-	"\tdscl . -create \"/Users/$user\" UniqueID 501\n"
-	"\tdscl . -create \"/Users/$user\" PrimaryGroupID 20\n"
-	"\tdscl . -create \"/Users/$user\" NFSHomeDirectory \"/Users/$user\"\n"
-	"\tcreatehomedir -c -u \"$user\"\n"
-	"fi\n"
-	"dseditgroup -o checkmember -m \"$user\" admin >/dev/null 2>&1 || dseditgroup -o edit -a \"$user\" -t user admin\n"
-	"systemsetup -setremotelogin on\n"
-	"launchctl enable system/com.openssh.sshd\n"
-	"if [ -f /Library/Preferences/com.apple.VNCSettings.txt ]; then\n"
-	"\tlaunchctl enable system/com.apple.screensharing\n"
-	"\tlaunchctl bootstrap system /System/Library/LaunchDaemons/com.apple.screensharing.plist 2>/dev/null || true\n"
-	"fi\n"
-	"if [ -d \"/Users/$user/.ssh\" ]; then\n"
-	"\tchown -R 501:20 \"/Users/$user/.ssh\"\n"
-	"\tchmod 700 \"/Users/$user/.ssh\"\n"
-	"\tchmod 600 \"/Users/$user/.ssh/authorized_keys\" 2>/dev/null\n"
-	"fi\n"
-	"# A sudoers file visudo rejects would lock sudo for everyone: drop it instead.\n"
-	"if [ -f \"/etc/sudoers.d/claw-$user\" ] && ! visudo -c -f \"/etc/sudoers.d/claw-$user\" >/dev/null; then\n"
-	"\trm -f \"/etc/sudoers.d/claw-$user\"\n"
-	"fi\n"
-	"wait \"$killer\"\n"
-	"# The marker first: provisioning waits for it, and the rest of this script may not get to run.\n"
-	"echo PROVISIONING_READY\n"
-	"rm -f /Library/LaunchDaemons/com.claw.firstboot.plist \"$0\"\n"
-	"launchctl bootout system/com.claw.firstboot\n";
-
-static const char firstboot_daemon[] =
-	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	"<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
-	"<plist version=\"1.0\">\n<dict>\n"
-	"\t<key>Label</key>\n\t<string>com.claw.firstboot</string>\n"
-	"\t<key>ProgramArguments</key>\n\t<array>\n\t\t<string>/bin/sh</string>\n"
-	"\t\t<string>/Library/Scripts/claw-firstboot.sh</string>\n\t</array>\n"
-	"\t<key>RunAtLoad</key>\n\t<true/>\n"
-	"</dict>\n</plist>\n";
+/* name='value' as sh reads it: sh_quote leaves a plain word bare, quoted here all the same. */
+static void assign(struct buf *s, const char *name, const char *value)
+{
+	char *q = sh_quote(value);
+	buf_addf(s, q[0] == '\'' ? "%s=%s\n" : "%s='%s'\n", name, q);
+	free(q);
+}
 
 int inject_firstboot(struct inject_ctx *c, struct payload *p)
 {
+	/* The template's own values, replaced line for line by this guest's. */
+	static const char values[] = "user='admin'\nuid='501'\nversion='15.0'\nsudoers='claw-admin'\n";
+	const char *at = strstr(claw_guest_firstboot, values);
+	if (!at)
+		return fail(EX_SOFTWARE, "the first-boot template has no values block");
 	struct buf s = BUF_ZERO;
-	char *user = sh_quote(c->cfg->access.username);
-	buf_adds(&s, "#!/bin/sh\n# claw first boot, written by claw-inject. Values from claw.yml are quoted as data.\n");
-	/* Quoted either way, so the line reads as data to people and to shellcheck alike. */
-	buf_addf(&s, user[0] == '\'' ? "user=%s\n" : "user='%s'\n", user);
-	buf_adds(&s, firstboot_body);
+	char uid[16], *sudoers = inject_sudoers_name(c->cfg->access.username);
+	snprintf(uid, sizeof uid, "%u", c->uid);
+	buf_add(&s, claw_guest_firstboot, (size_t)(at - claw_guest_firstboot));
+	assign(&s, "user", c->cfg->access.username);
+	assign(&s, "uid", uid);
+	assign(&s, "version", version_ok(c->os_version) ? c->os_version : "unknown");
+	assign(&s, "sudoers", sudoers);
+	buf_adds(&s, at + strlen(values));
 	payload_file(p, "Library/Scripts/claw-firstboot.sh", s.data, s.len, ROOT, WHEEL, 0700);
-	payload_file(p, "Library/LaunchDaemons/com.claw.firstboot.plist", firstboot_daemon, strlen(firstboot_daemon), ROOT,
-		     WHEEL, 0644);
+	payload_file(p, "Library/LaunchDaemons/com.claw.firstboot.plist", claw_guest_firstboot_plist,
+		     strlen(claw_guest_firstboot_plist), ROOT, WHEEL, 0644);
 	buf_free(&s);
-	free(user);
+	free(sudoers);
 	return 0;
 }

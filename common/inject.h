@@ -1,9 +1,10 @@
 /* inject: what claw writes into a guest's Data volume, part by part — the user
  * (dslocal record, admin group, home), SSH (launchd override, host keys,
- * authorized_keys), VNC (Screen Sharing), auto-login (kcpassword, loginwindow),
- * sudo and the Setup Assistant's offline layers — as payload
- * items with owners and modes. Reads what the guest already has, so a rerun
- * writes the same tree. Never prints. */
+ * authorized_keys, a key-only sshd drop-in), VNC (Screen Sharing), auto-login
+ * (kcpassword, loginwindow), sudo, the Setup Assistant's offline layers and the
+ * first-boot daemon — as payload items with owners and modes, secrets marked.
+ * Reads what the guest already has and merges into it, so a rerun writes the
+ * same tree. Never prints. */
 #ifndef CLAW_INJECT_H
 #define CLAW_INJECT_H
 
@@ -31,7 +32,21 @@ struct inject_ctx {
 	const char *pubkeys;    /* authorized keys beyond the config's (the bundle's own), or NULL */
 	struct buf known_hosts; /* the host keys' public halves, for the bundle */
 	const char *os_version, *os_build; /* the guest's macOS, when the bundle knows it */
+	bool attached;          /* root is a Data volume claw attached, not a --root tree */
+	unsigned uid;           /* the user's, from inject_prepare */
 };
+
+/* --root DIR must not be the running system: DIR is '/', macOS's /System/Volumes/Data,
+ * or holds this machine's own private/var/db/dslocal (the same device and inode):
+ * EX_USAGE. Asked before anything is written. */
+int inject_refuse_host(const char *root);
+/* Before any part: an attached volume must be a macOS Data volume (it has the admin
+ * group: EX_DATAERR otherwise); the user's uid is its record's own, else the lowest
+ * free from 501 up. */
+int inject_prepare(struct inject_ctx *c);
+/* The sudoers.d file name for a user: "claw-" and the name, each '.' made '_' (sudo
+ * skips a name with a dot, or one that ends in '~'). */
+char *inject_sudoers_name(const char *user);
 
 int inject_user(struct inject_ctx *c, struct payload *p);
 int inject_ssh(struct inject_ctx *c, struct payload *p);
@@ -42,7 +57,8 @@ int inject_firstboot(struct inject_ctx *c, struct payload *p);
 /* Screen Sharing with the VNC password; nothing when claw.yml has none. */
 int inject_vnc(struct inject_ctx *c, struct payload *p);
 
-/* The SkipSetupItems keys claw writes: the ones Apple's list marks as available on macOS. */
+/* The SkipSetupItems keys claw writes: every one Apple's list marks as available on
+ * macOS, a key with no macOS entry of its own taking the list's (10.9). */
 extern const char *const inject_skip_keys[];
 
 #endif

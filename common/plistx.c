@@ -1,10 +1,178 @@
-/* plistx: thin, version-proof helpers over libplist. */
+/* plistx: thin, version-proof helpers over libplist, and the bounds a binary
+ * plist is held to before libplist sees it. */
 #include "plistx.h"
 #include "log.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- binary plists, checked from their offset table (Apple's CFBinaryPList.c layout):
+ * "bplist00", objects, an offset table, and a 32-byte trailer: 6 unused bytes, the
+ * size of an offset and of a reference, the object count, the top object and where
+ * the table starts (big-endian 64-bit each). An array (0xA), set (0xC) or dict (0xD)
+ * holds its count in the marker's low nibble, or 0xF and an int object after it,
+ * then its references (a dict's keys, then its values). ---- */
+
+struct bin {
+	const unsigned char *d;
+	size_t len;
+	unsigned off_size, ref_size;
+	uint64_t nobj, top, table;
+};
+
+static uint64_t be(const unsigned char *p, unsigned n)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static int bin_trailer(struct bin *b, const char *what)
+{
+	if (b->len < 8 + 1 + 32)
+		return fail(EX_DATAERR, "%s is a binary plist too short to hold a trailer", what);
+	const unsigned char *t = b->d + b->len - 32;
+	b->off_size = t[6];
+	b->ref_size = t[7];
+	b->nobj = be(t + 8, 8);
+	b->top = be(t + 16, 8);
+	b->table = be(t + 24, 8);
+	if (b->off_size < 1 || b->off_size > 8 || b->ref_size < 1 || b->ref_size > 8)
+		return fail(EX_DATAERR, "%s is a binary plist with a malformed trailer", what);
+	if (b->nobj > PLISTX_MAX_OBJECTS)
+		return fail(EX_DATAERR, "%s is a binary plist of %llu objects; claw reads at most %u", what,
+			    (unsigned long long)b->nobj, PLISTX_MAX_OBJECTS);
+	if (b->nobj == 0 || b->top >= b->nobj || b->table < 9 || b->table > b->len - 32 ||
+	    b->nobj * b->off_size > b->len - 32 - b->table)
+		return fail(EX_DATAERR, "%s is a binary plist whose offset table does not fit the file", what);
+	return 0;
+}
+
+/* Where object i starts; 0 when its offset points outside the objects. */
+static size_t bin_object(const struct bin *b, uint64_t i)
+{
+	uint64_t off = be(b->d + b->table + i * b->off_size, b->off_size);
+	return off >= 8 && off < b->table ? (size_t)off : 0;
+}
+
+/* 1 and its references (where they start, how many) when object i is a container,
+ * 0 when it is not, -1 when it is malformed. */
+static int bin_container(const struct bin *b, uint64_t i, size_t *refs, uint64_t *n)
+{
+	size_t pos = bin_object(b, i);
+	if (!pos)
+		return -1;
+	unsigned type = b->d[pos] >> 4;
+	uint64_t count = b->d[pos] & 0xf;
+	if (type != 0xa && type != 0xc && type != 0xd)
+		return 0;
+	pos++;
+	if (count == 0xf) {
+		if (pos >= b->table || b->d[pos] >> 4 != 0x1 || (b->d[pos] & 0xf) > 3)
+			return -1;
+		unsigned ib = 1u << (b->d[pos] & 0xf);
+		if (ib > b->table - pos - 1)
+			return -1;
+		count = be(b->d + pos + 1, ib);
+		pos += 1 + ib;
+	}
+	if (type == 0xd) {
+		if (count > UINT64_MAX / 2)
+			return -1;
+		count *= 2;
+	}
+	if (count > (b->table - pos) / b->ref_size)
+		return -1;
+	*refs = pos;
+	*n = count;
+	return 1;
+}
+
+struct frame {
+	uint64_t obj, n, next, sum;
+	size_t refs;
+};
+
+/* The nodes each object expands to, walked depth first without recursion, each
+ * object's count kept so a shared one is walked once. */
+static int bin_count(const struct bin *b, const char *what)
+{
+	unsigned char *state = calloc(b->nobj, 1); /* 0 unseen, 1 on the walk, 2 counted */
+	uint64_t *nodes = calloc(b->nobj, sizeof *nodes);
+	struct frame *stack = calloc(PLISTX_MAX_DEPTH + 1, sizeof *stack);
+	if (!state || !nodes || !stack) {
+		free(state), free(nodes), free(stack);
+		return fail(EX_OSERR, "out of memory checking %s", what);
+	}
+	int rc = 0;
+	size_t depth = 0;
+	uint64_t obj = b->top;
+	for (;;) {
+		/* obj is unseen: count a leaf at once, or start walking a container. */
+		size_t refs = 0;
+		uint64_t n = 0;
+		int c = bin_container(b, obj, &refs, &n);
+		if (c < 0) {
+			rc = fail(EX_DATAERR, "%s is a malformed binary plist (object %llu)", what, (unsigned long long)obj);
+			break;
+		}
+		uint64_t leaf = 0;
+		if (c == 0) {
+			state[obj] = 2;
+			nodes[obj] = leaf = 1;
+		} else if (depth == PLISTX_MAX_DEPTH) {
+			rc = fail(EX_DATAERR, "%s is a binary plist nested more than %u deep; claw reads no deeper", what,
+				  PLISTX_MAX_DEPTH);
+			break;
+		} else {
+			state[obj] = 1;
+			stack[depth++] = (struct frame){ obj, n, 0, 1, refs };
+		}
+		/* Climb: finish frames whose references are all counted, add leaves and counted objects. */
+		obj = UINT64_MAX;
+		while (rc == 0 && depth > 0 && obj == UINT64_MAX) {
+			struct frame *f = &stack[depth - 1];
+			f->sum += leaf;
+			leaf = 0;
+			if (f->sum > PLISTX_MAX_NODES) {
+				rc = fail(EX_DATAERR, "%s is a binary plist that expands to more than %u nodes; refusing it", what,
+					  PLISTX_MAX_NODES);
+				break;
+			}
+			if (f->next == f->n) {
+				state[f->obj] = 2;
+				nodes[f->obj] = leaf = f->sum;
+				depth--;
+				continue;
+			}
+			uint64_t child = be(b->d + f->refs + f->next++ * b->ref_size, b->ref_size);
+			if (child >= b->nobj)
+				rc = fail(EX_DATAERR, "%s is a binary plist with a reference past its objects", what);
+			else if (state[child] == 1)
+				rc = fail(EX_DATAERR, "%s is a binary plist that contains itself", what);
+			else if (state[child] == 2)
+				leaf = nodes[child];
+			else
+				obj = child;
+		}
+		if (rc < 0 || depth == 0)
+			break;
+	}
+	free(state);
+	free(nodes);
+	free(stack);
+	return rc;
+}
+
+int plistx_bin_bounded(const char *data, size_t len, const char *what)
+{
+	if (len < 8 || memcmp(data, "bplist00", 8) != 0)
+		return 0;
+	struct bin b = { (const unsigned char *)data, len, 0, 0, 0, 0, 0 };
+	return bin_trailer(&b, what) < 0 ? -1 : bin_count(&b, what);
+}
 
 plist_t plistx_parse(const char *data, size_t len, const char *what)
 {
@@ -13,8 +181,11 @@ plist_t plistx_parse(const char *data, size_t len, const char *what)
 		fail(EX_DATAERR, "%s is too large for a property list", what);
 		return NULL;
 	}
-	if (len >= 8 && memcmp(data, "bplist00", 8) == 0)
+	if (len >= 8 && memcmp(data, "bplist00", 8) == 0) {
+		if (plistx_bin_bounded(data, len, what) < 0)
+			return NULL;
 		plist_from_bin(data, (uint32_t)len, &p);
+	}
 	else if (len > 0)
 		plist_from_xml(data, (uint32_t)len, &p);
 	if (!p)

@@ -7,7 +7,19 @@
 #include <plist/plist.h>
 #include <stddef.h>
 
-/* Parse XML or binary plist bytes; NULL (and EX_DATAERR recorded, naming what) if it is not one. */
+/* libplist expands every shared reference of a binary plist into a node of its own,
+ * so 296 bytes of arrays that each refer twice to the next become 2^64 nodes. */
+#define PLISTX_MAX_OBJECTS (1u << 18) /* objects in the file */
+#define PLISTX_MAX_NODES (1u << 18)   /* nodes once every reference is expanded */
+#define PLISTX_MAX_DEPTH 256          /* containers inside containers */
+
+/* Bytes that are not a binary plist pass (0). A binary plist passes when its
+ * trailer, offset table and references are sound, it has no cycle, and it stays
+ * within the limits above; else -1 and EX_DATAERR naming what. Reads only the
+ * offset table and the containers' references: it never builds a node. */
+int plistx_bin_bounded(const char *data, size_t len, const char *what);
+/* Parse XML or binary plist bytes (binary ones checked by plistx_bin_bounded first);
+ * NULL (and EX_DATAERR recorded, naming what) if it is not one. */
 plist_t plistx_parse(const char *data, size_t len, const char *what);
 /* Serialise; free the result with free(). */
 char *plistx_to_xml(plist_t p, size_t *len);

@@ -17,8 +17,12 @@ setup() {
 	export CLAW_FAKE_DISKS=$BATS_TEST_TMPDIR/disks CLAW_FAKE_VOLUMES=$BATS_TEST_TMPDIR/Volumes
 	export CLAW_FAKE_GUEST_DATA=$BATS_TEST_TMPDIR/guest-data CLAW_FAKE_GUEST_SYSTEM=$BATS_TEST_TMPDIR/guest-system
 	export HOST_DATA=$BATS_TEST_TMPDIR/host-data HOST_DATA2=$BATS_TEST_TMPDIR/host-data2
-	unset CLAW_FAKE_MOUNTDISK_SKIPS_DATA CLAW_FAKE_DETACH_BUSY CLAW_FAKE_SLOW SUDO_UID SUDO_GID
-	mkdir -p "$CLAW_FAKE_GUEST_DATA/private/var/db/dslocal/nodes/Default/users" "$CLAW_FAKE_GUEST_DATA/Users"
+	unset CLAW_FAKE_MOUNTDISK_SKIPS_DATA CLAW_FAKE_DETACH_BUSY CLAW_FAKE_SLOW CLAW_FAKE_MOUNT_LATE SUDO_UID SUDO_GID
+	mkdir -p "$CLAW_FAKE_GUEST_DATA/private/var/db/dslocal/nodes/Default/users" "$CLAW_FAKE_GUEST_DATA/Users" \
+		"$CLAW_FAKE_GUEST_DATA/private/var/db/dslocal/nodes/Default/groups"
+	# A macOS Data volume has its admin group (binary, as opendirectoryd writes it).
+	python3 -c 'import plistlib,sys; plistlib.dump({"name":["admin"],"gid":["80"],"users":["root"]}, open(sys.argv[1],"wb"), fmt=plistlib.FMT_BINARY)' \
+		"$CLAW_FAKE_GUEST_DATA/private/var/db/dslocal/nodes/Default/groups/admin.plist"
 	mkdir -p "$CLAW_FAKE_GUEST_SYSTEM/System/Library/CoreServices"
 	echo '<plist><dict/></plist>' >"$CLAW_FAKE_GUEST_SYSTEM/System/Library/CoreServices/SystemVersion.plist"
 	for h in "$HOST_DATA" "$HOST_DATA2"; do
@@ -64,7 +68,7 @@ nothing_left_mounted() {
 	snapshot >host-after
 	diff host-before host-after
 	run calls
-	assert_output "hdiutil attach -nomount -plist $B/disk.img
+	assert_output "hdiutil attach -owners on -nomount -plist $B/disk.img
 diskutil mountDisk /dev/disk21
 diskutil mountDisk /dev/disk22
 diskutil mountDisk /dev/disk23
@@ -121,6 +125,43 @@ hdiutil detach /dev/disk20"
 	nothing_left_mounted
 }
 
+@test "a Data volume that mounts a moment after mountDisk returns is waited for, not looked up by role" {
+	CLAW_FAKE_MOUNT_LATE=1 run on_fake_mac claw-inject -b dev -c claw.yml
+	assert_success
+	run calls
+	refute_line "diskutil apfs list -plist"
+	assert_line "diskutil enableOwnership $CLAW_FAKE_VOLUMES/Data 1"
+	[ -f "$CLAW_FAKE_GUEST_DATA/$U" ]
+	nothing_left_mounted
+}
+
+@test "a Data volume without the admin group is not a macOS Data volume: 65, nothing written, detached" {
+	rm -rf "$CLAW_FAKE_GUEST_DATA/private/var/db/dslocal/nodes/Default/groups"
+	run on_fake_mac claw-inject -b dev -c claw.yml
+	assert_failure 65
+	assert_output "claw-inject: '$CLAW_FAKE_VOLUMES/Data 1' has no private/var/db/dslocal/nodes/Default/groups/admin.plist: not a macOS Data volume"
+	[ ! -e "$CLAW_FAKE_GUEST_DATA/$U" ]
+	[ ! -e "$CLAW_FAKE_GUEST_DATA/private/var/db/dslocal/nodes/Default/groups" ]
+	run calls
+	assert_line "hdiutil detach /dev/disk20"
+	nothing_left_mounted
+}
+
+@test "a disk that will not detach even forced: diskutil unmountDisk force, then hdiutil detach -force again" {
+	CLAW_FAKE_DETACH_BUSY=2 run on_fake_mac claw-inject -b dev -c claw.yml
+	assert_success
+	run calls
+	assert_line --index 5 "hdiutil detach /dev/disk20"
+	assert_line --index 6 "hdiutil detach -force /dev/disk20"
+	assert_line --index 7 "diskutil unmountDisk force /dev/disk21"
+	assert_line --index 8 "diskutil unmountDisk force /dev/disk22"
+	assert_line --index 9 "diskutil unmountDisk force /dev/disk23"
+	assert_line --index 10 "diskutil unmountDisk force /dev/disk20"
+	assert_line --index 11 "hdiutil detach -force /dev/disk20"
+	[ -f "$CLAW_FAKE_GUEST_DATA/$U" ]
+	nothing_left_mounted
+}
+
 @test "a busy disk is detached with -force" {
 	CLAW_FAKE_DETACH_BUSY=1 run on_fake_mac claw-inject -b dev -c claw.yml
 	assert_success
@@ -148,12 +189,25 @@ hdiutil detach /dev/disk20"
 	assert_line "hdiutil detach /dev/disk20"
 }
 
-@test "run with sudo, the bundle is given back to the user" {
+@test "run with sudo, only the files claw-inject made in the bundle are given back to the user" {
+	ln -s /etc/hostname "$B/a-link-of-the-users"
 	SUDO_UID=4321 SUDO_GID=4322 run on_fake_mac claw-inject -b dev -c claw.yml
 	assert_success
-	run find "$B" ! -user 4321 -print
-	assert_output ""
+	run sh -c 'find "$1" -user 4321 -printf "%P\n" | sort' _ "$B"
+	assert_output "inject.json
+ssh
+ssh/id_ed25519
+ssh/id_ed25519.pub
+ssh/known_hosts"
 	[ "$(stat -c %g "$B/inject.json")" = 4322 ]
+	# What restore made, and what the user had, keep their owners.
+	[ "$(stat -c %u "$B/disk.img")" = 0 ]
+	[ "$(stat -c %u "$B/config.json")" = 0 ]
+	[ "$(stat -c %u "$B")" = 0 ]
+	[ "$(stat -c %u /etc/hostname)" = 0 ]
+	[ "$(stat -c %a "$B")" = 700 ]
+	[ "$(stat -c %a "$B/disk.img")" = 600 ]
+	[ "$(stat -c %a "$B/aux.img")" = 600 ]
 }
 
 @test "not restored is 66; a running machine is 75; not root is 77" {

@@ -4,6 +4,7 @@
 #include "catalog.h"
 #include "config.h"
 #include "leases.h"
+#include "plistx.h"
 #include "record.h"
 #include "shadowhash.h"
 
@@ -30,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s[len] = '\0';
 	json_t *j = NULL;
 	struct claw_config *c = NULL;
-	switch (data[0] % 6) {
+	switch (data[0] % 7) {
 	case 0:
 		if (config_load_string(s, len, "fuzz.yml", &c) == 0)
 			config_free(c);
@@ -60,6 +61,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		shadowhash_verify(text, len, "pw", &match);
 		break;
 	}
+	case 6: /* plist bytes from the guest or a tool: the binary bounds first, then libplist */
+		plist_free(plistx_parse(text, len, "fuzz"));
+		break;
 	}
 	free(s);
 	return 0;

@@ -8,7 +8,9 @@
 #include "util.h"
 
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static char fixtures[512];
 
@@ -107,6 +109,148 @@ static void test_make(void)
 	ok(shadowhash_verify("nope", 4, "x", &match) < 0 && fail_code() == EX_DATAERR, "garbage is 65");
 }
 
+/* A binary plist by hand: objects (each given as its bytes), 4-byte offsets and references. */
+struct bp {
+	struct buf b;
+	uint32_t offs[PLISTX_MAX_DEPTH + 8];
+	unsigned n;
+};
+
+static void bp_begin(struct bp *p)
+{
+	memset(p, 0, sizeof *p);
+	buf_add(&p->b, "bplist00", 8);
+}
+
+static void be32(struct buf *b, uint64_t v)
+{
+	unsigned char c[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8), (unsigned char)v };
+	buf_add(b, c, 4);
+}
+
+static void be64(struct buf *b, uint64_t v)
+{
+	be32(b, v >> 32);
+	be32(b, v & 0xffffffffu);
+}
+
+/* An array of n references, all to ref (or to the next object when ref is -1). */
+static void bp_array(struct bp *p, uint64_t n, long ref)
+{
+	p->offs[p->n] = (uint32_t)p->b.len;
+	unsigned char head[2] = { 0xaf, 0x12 };
+	if (n < 15) {
+		head[0] = (unsigned char)(0xa0 | n);
+		buf_add(&p->b, head, 1);
+	} else {
+		buf_add(&p->b, head, 2);
+		be32(&p->b, n);
+	}
+	for (uint64_t i = 0; i < n; i++)
+		be32(&p->b, ref < 0 ? p->n + 1 : (uint64_t)ref);
+	p->n++;
+}
+
+static void bp_string(struct bp *p)
+{
+	p->offs[p->n++] = (uint32_t)p->b.len;
+	buf_add(&p->b, "\x51x", 2);
+}
+
+static void bp_end(struct bp *p)
+{
+	size_t table = p->b.len;
+	for (unsigned i = 0; i < p->n; i++)
+		be32(&p->b, p->offs[i]);
+	unsigned char t[8] = { 0, 0, 0, 0, 0, 0, 4, 4 };
+	buf_add(&p->b, t, 8);
+	be64(&p->b, p->n);
+	be64(&p->b, 0);
+	be64(&p->b, table);
+}
+
+static bool parses(struct bp *p)
+{
+	plist_t x = plistx_parse(p->b.data, p->b.len, "the plist");
+	plist_free(x);
+	return x != NULL;
+}
+
+static void test_plist_bounds(void)
+{
+	struct bp p;
+	/* 64 arrays each referring twice to the next: 2^65 nodes once libplist expands them. */
+	bp_begin(&p);
+	for (int i = 0; i < 63; i++)
+		bp_array(&p, 2, -1);
+	bp_array(&p, 0, 0);
+	bp_end(&p);
+	ok(p.b.len < 1024, "the bomb is %zu bytes", p.b.len);
+	ok(!parses(&p) && fail_code() == EX_DATAERR, "it is refused (65): %s", fail_msg());
+	ok(strstr(fail_msg(), "expands to more than") != NULL, "saying it expands too far");
+	buf_free(&p.b);
+
+	/* At the limit: one array of MAX-1 references to one string is MAX nodes. */
+	bp_begin(&p);
+	bp_array(&p, PLISTX_MAX_NODES - 1, 1);
+	bp_string(&p);
+	bp_end(&p);
+	ok(parses(&p), "%u nodes exactly parse", PLISTX_MAX_NODES);
+	buf_free(&p.b);
+	bp_begin(&p);
+	bp_array(&p, PLISTX_MAX_NODES, 1);
+	bp_string(&p);
+	bp_end(&p);
+	ok(!parses(&p) && fail_code() == EX_DATAERR, "one more is refused: %s", fail_msg());
+	buf_free(&p.b);
+
+	/* Nesting: the limit is the walker's and libplist's stack. */
+	for (unsigned depth = PLISTX_MAX_DEPTH; depth <= PLISTX_MAX_DEPTH + 1; depth++) {
+		bp_begin(&p);
+		for (unsigned i = 0; i + 1 < depth; i++)
+			bp_array(&p, 1, -1);
+		bp_array(&p, 0, 0);
+		bp_end(&p);
+		bool ok_ = parses(&p);
+		ok(depth == PLISTX_MAX_DEPTH ? ok_ : !ok_ && strstr(fail_msg(), "nested") != NULL, "%u arrays deep: %s", depth,
+		   ok_ ? "parsed" : fail_msg());
+		buf_free(&p.b);
+	}
+
+	/* An array that holds itself, a reference past the objects, a table past the end. */
+	bp_begin(&p);
+	bp_array(&p, 1, 0);
+	bp_end(&p);
+	ok(!parses(&p) && strstr(fail_msg(), "contains itself") != NULL, "a cycle is refused: %s", fail_msg());
+	buf_free(&p.b);
+	bp_begin(&p);
+	bp_array(&p, 1, 7);
+	bp_end(&p);
+	ok(!parses(&p) && strstr(fail_msg(), "past its objects") != NULL, "a stray reference is refused: %s", fail_msg());
+	buf_free(&p.b);
+	bp_begin(&p);
+	bp_array(&p, 0, 0);
+	bp_end(&p);
+	p.b.data[p.b.len - 1] = (char)0xff;
+	ok(!parses(&p) && fail_code() == EX_DATAERR, "a table past the end is refused: %s", fail_msg());
+	ok(plistx_bin_bounded("bplist00", 8, "eight bytes") < 0, "a bare header is refused");
+	buf_free(&p.b);
+
+	/* What libplist itself writes passes, shared strings and all. */
+	plist_t d = plist_new_dict();
+	for (int i = 0; i < 100; i++) {
+		char k[16];
+		snprintf(k, sizeof k, "com.example.%d", i);
+		plist_dict_set_item(d, k, plist_new_bool(i & 1));
+	}
+	size_t n;
+	char *bin = plistx_to_bin(d, &n);
+	ok(plistx_bin_bounded(bin, n, "libplist's own") == 0, "libplist's own binary plist passes");
+	ok(plistx_bin_bounded("<plist/>", 8, "xml") == 0, "XML is not the binary check's to judge");
+	free(bin);
+	plist_free(d);
+}
+
 int main(void)
 {
 	const char *f = getenv("CLAW_FIXTURES");
@@ -114,5 +258,6 @@ int main(void)
 	test_kcpassword();
 	test_fixture_record();
 	test_make();
+	test_plist_bounds();
 	return tap_done();
 }

@@ -5,6 +5,9 @@
 #   CLAW_FAKE_GUEST_SYSTEM   the folder standing in for its System volume (optional)
 #   CLAW_FAKE_MOUNTDISK_SKIPS_DATA=1  mountDisk leaves the Data volume unmounted
 #   CLAW_FAKE_DETACH_BUSY=1           a detach without -force fails, "Resource busy"
+#   CLAW_FAKE_DETACH_BUSY=2           every detach fails while a volume of the disk is still
+#                                     mounted, until diskutil unmountDisk force takes them off
+#   CLAW_FAKE_MOUNT_LATE=SECONDS      mountDisk returns at once; the Data volume mounts this much later
 #   CLAW_FAKE_SLOW=SECONDS            enableOwnership takes this long
 # A volume is a tmpfs named after its device, filled from its folder on mount and
 # written back on detach: what a test sees in the folder got there through a detach.
@@ -36,10 +39,18 @@ CONT=EF57347C-0000-11AA-AA11-00306543ECAC
 VOL=41504653-0000-11AA-AA11-00306543ECAC
 
 fake_attach() {
-	nomount=false plist=false image=
-	for a in "$@"; do
-		case $a in -nomount) nomount=true ;; -plist) plist=true ;; -*) ;; *) image=$a ;; esac
+	nomount=false plist=false image='' owners=''
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-nomount) nomount=true ;;
+		-plist) plist=true ;;
+		-owners) owners=${2:-}; shift ;;
+		-*) ;;
+		*) image=$1 ;;
+		esac
+		shift
 	done
+	case $owners in on | off | '') ;; *) echo "hdiutil: attach: -owners takes on or off" >&2; exit 1 ;; esac
 	[ -f "$image" ] || { echo "hdiutil: attach failed - No such file or directory" >&2; exit 1; }
 	if ! $nomount || ! $plist; then
 		echo "fake hdiutil: only attach -nomount -plist is faked" >&2
@@ -99,9 +110,38 @@ main_container() {
 fake_mount_disk() {
 	if main_container "$1"; then
 		mount_from "${1}s1" "Macintosh HD" "${CLAW_FAKE_GUEST_SYSTEM:-}"
-		[ -n "${CLAW_FAKE_MOUNTDISK_SKIPS_DATA:-}" ] || mount_from "${1}s5" Data "$CLAW_FAKE_GUEST_DATA"
+		if [ -n "${CLAW_FAKE_MOUNT_LATE:-}" ]; then
+			# diskarbitrationd mounts it later; the lock (fd 9) is held until it has.
+			(sleep "$CLAW_FAKE_MOUNT_LATE" && mount_from "${1}s5" Data "$CLAW_FAKE_GUEST_DATA") >/dev/null 2>&1 &
+		elif [ -z "${CLAW_FAKE_MOUNTDISK_SKIPS_DATA:-}" ]; then
+			mount_from "${1}s5" Data "$CLAW_FAKE_GUEST_DATA"
+		fi
 	fi
 	echo "Volume(s) mounted successfully"
+}
+
+# The volumes of a disk taken off: written back to their folders and unmounted.
+unmount_volumes() { # pattern of devices (a case pattern)
+	keep=$(mktemp)
+	while IFS='	' read -r dev dir src; do
+		# shellcheck disable=SC2254 # the pattern is meant to match
+		case $dev in
+		$1)
+			find "$src" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+			cp -a "$dir/." "$src/"
+			umount "$dir"
+			rmdir "$dir" 2>/dev/null || true
+			;;
+		*) printf '%s\t%s\t%s\n' "$dev" "$dir" "$src" >>"$keep" ;;
+		esac
+	done <"$STATE/mounts"
+	mv "$keep" "$STATE/mounts"
+}
+
+fake_unmount_disk() { # force DEV
+	[ "${1:-}" = force ] || { echo "fake diskutil: only unmountDisk force is faked" >&2; exit 1; }
+	unmount_volumes "${2:?}s*"
+	echo "Forced unmount of all volumes on ${2#/dev/} was successful"
 }
 
 fake_mount_volume() {
@@ -154,24 +194,15 @@ fake_detach() {
 	force=false disk=
 	for a in "$@"; do case $a in -force) force=true ;; *) disk=${a#/dev/} ;; esac; done
 	grep -q "^$disk " "$STATE/attached" || { echo "hdiutil: detach failed - No such file or directory" >&2; exit 1; }
-	if [ -n "${CLAW_FAKE_DETACH_BUSY:-}" ] && ! $force; then
+	n=${disk#disk}
+	if [ "${CLAW_FAKE_DETACH_BUSY:-}" = 1 ] && ! $force ||
+		{ [ "${CLAW_FAKE_DETACH_BUSY:-}" = 2 ] && grep -q "^/dev/disk$((n + 3))s" "$STATE/mounts"; }; then
 		echo "hdiutil: couldn't unmount \"$disk\" - Resource busy" >&2
 		exit 16
 	fi
-	n=${disk#disk}
-	keep=$(mktemp)
-	while IFS='	' read -r dev dir src; do
-		case $dev in
-		/dev/disk$((n + 1))s* | /dev/disk$((n + 2))s* | /dev/disk$((n + 3))s*)
-			find "$src" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
-			cp -a "$dir/." "$src/"
-			umount "$dir"
-			rmdir "$dir" 2>/dev/null || true
-			;;
-		*) printf '%s\t%s\t%s\n' "$dev" "$dir" "$src" >>"$keep" ;;
-		esac
-	done <"$STATE/mounts"
-	mv "$keep" "$STATE/mounts"
+	unmount_volumes "/dev/disk$((n + 1))s*"
+	unmount_volumes "/dev/disk$((n + 2))s*"
+	unmount_volumes "/dev/disk$((n + 3))s*"
 	grep -v "^$disk " "$STATE/attached" >"$STATE/attached.new" || true
 	mv "$STATE/attached.new" "$STATE/attached"
 	echo "\"$disk\" ejected."
