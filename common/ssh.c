@@ -248,7 +248,10 @@ int ssh_run(const struct ssh_target *t, const char *remote, const struct spawn_o
 
 int ssh_upload(const struct ssh_target *t, const char *remote_path, const char *data, size_t len)
 {
-	char *cmd = xasprintf("umask 077 && cat > %s && chmod 700 %s", remote_path, remote_path);
+	/* Written beside its name and renamed over it: a run of the old file (another claw on the
+	 * same Mac) goes on reading the file it opened, never one half rewritten. */
+	char *cmd = xasprintf("umask 077 && t=$(mktemp %s.XXXXXX) && cat > \"$t\" && chmod 700 \"$t\" && mv -f \"$t\" %s",
+			      remote_path, remote_path);
 	struct spawn_opts o = SPAWN_OPTS_ZERO;
 	struct spawn_result r;
 	o.stdin_data = data;

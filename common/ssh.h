@@ -33,7 +33,8 @@ struct ssh_target {
 int ssh_master_open(struct ssh_target *t);
 /* Run one remote command (a constant) with stdin from data (or /dev/null). */
 int ssh_run(const struct ssh_target *t, const char *remote, const struct spawn_opts *opts, struct spawn_result *res);
-/* Write data to remote_path (a constant) through `cat`, mode 0700, never on an argv. */
+/* Write data to remote_path (a constant) through `cat`, mode 0700, never on an argv; the
+ * file is replaced by a rename, never rewritten in place. */
 int ssh_upload(const struct ssh_target *t, const char *remote_path, const char *data, size_t len);
 /* End the master connection, if any, with the options that opened it. */
 void ssh_close(const struct ssh_target *t);
