@@ -1,10 +1,14 @@
 /* claw-config: read claw.yml for programs and people.
  *
  * check validates; get prints one value; dump prints the effective config with
- * defaults filled in and secrets masked; digest prints one SHA-256 over some keys'
- * values (secrets included, in the hash only) and some files' bytes, a line for each
- * comma-separated group: what the driver's stamps and a Makefile compare. Without -c (or -b), the built-in default.
- * Exit: 0 ok, 1 the key is unset, 64 usage, 66 no such file, 78 bad config. */
+ * defaults filled in and secrets masked; digest prints one HMAC-SHA256, under the key in
+ * $CLAW_HOME/stamp.key, over some keys' values (secrets included, in the digest only) and
+ * some files' bytes, a line for each comma-separated group: what the driver's stamps and a
+ * Makefile compare, and which reveals no secret to whoever lacks the key. secrets prints the
+ * password and the VNC password, a line each, into a pipe (never a terminal): what the
+ * driver hands to sudo claw-inject, whose environment sudo resets. Without -c (or -b), the
+ * built-in default.
+ * Exit: 0 ok, 1 the key is unset, 64 usage, 66 no such file, 73 no stamp key, 78 bad config. */
 #include "bundle.h"
 #include "cli.h"
 #include "config.h"
@@ -15,12 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
 	"usage: claw-config [-qv] [-b BUNDLE | -c FILE] check\n"
 	"       claw-config [-qv] [-b BUNDLE | -c FILE] get [--json] KEY\n"
 	"       claw-config [-qv] [-b BUNDLE | -c FILE] dump [--json]\n"
 	"       claw-config [-qv] [-b BUNDLE | -c FILE] digest KEY|@FILE... [, KEY|@FILE...]...\n"
+	"       claw-config [-qv] [-b BUNDLE | -c FILE] secrets\n"
 	"       claw-config -h | --version\n";
 
 static const struct option options[] = {
@@ -128,8 +134,11 @@ static int do_digest(const struct claw_config *cfg, char **items, int n)
 	for (int i = 0; i < n; i++)
 		if (!strcmp(items[i], ",") && (i == 0 || i == n - 1 || !strcmp(items[i - 1], ",")))
 			cli_usage_error("an empty group: a ',' needs keys or @files on both sides");
+	unsigned char key[BUNDLE_STAMP_KEY_LEN];
+	if (bundle_stamp_key(key) < 0)
+		die_err();
 	for (int i = 0; i < n; i++) {
-		struct digest *d = digest_new(DIGEST_SHA256);
+		struct digest *d = digest_new_keyed(key, sizeof key);
 		for (; i < n && strcmp(items[i], ","); i++)
 			digest_item(d, cfg, items[i]);
 		char hex[DIGEST_HEX_MAX];
@@ -137,6 +146,22 @@ static int do_digest(const struct claw_config *cfg, char **items, int n)
 		digest_free(d);
 		puts(hex);
 	}
+	secure_zero(key, sizeof key);
+	return 0;
+}
+
+/* The secrets as this user's environment and files resolve them, for a process on the other
+ * side of sudo (claw-inject --password-fd 0 --vnc-password-fd 0): the password, then the VNC
+ * password, an empty line for one not set. */
+static int do_secrets(const struct claw_config *cfg)
+{
+	if (isatty(STDOUT_FILENO))
+		die(EX_USAGE, "secrets are printed into a pipe, never on a terminal");
+	const char *pw = cfg->access.password ? cfg->access.password : "";
+	const char *vnc = cfg->access.vnc_password ? cfg->access.vnc_password : "";
+	if (strchr(pw, '\n') || strchr(vnc, '\n'))
+		die(EX_CONFIG, "a password holds a line break; claw cannot hand it on");
+	printf("%s\n%s\n", pw, vnc);
 	return 0;
 }
 
@@ -160,13 +185,13 @@ int main(int argc, char **argv)
 	const char *cmd = argv[0];
 	if (bundle_arg && config_path)
 		cli_usage_error("-b and -c both name a config; give one");
-	bool digest = !strcmp(cmd, "digest");
-	if (strcmp(cmd, "check") && strcmp(cmd, "get") && strcmp(cmd, "dump") && !digest)
+	bool digest = !strcmp(cmd, "digest"), secrets = !strcmp(cmd, "secrets");
+	if (strcmp(cmd, "check") && strcmp(cmd, "get") && strcmp(cmd, "dump") && !digest && !secrets)
 		cli_usage_error("unknown command '%s'", cmd);
 	if (digest ? argc < 2 : !strcmp(cmd, "get") ? argc != 2 : argc != 1)
 		cli_usage_error(digest ? "digest takes KEY or @FILE arguments" :
 				!strcmp(cmd, "get") ? "get takes one KEY" : "too many arguments");
-	if (json && (!strcmp(cmd, "check") || digest))
+	if (json && (!strcmp(cmd, "check") || digest || secrets))
 		cli_usage_error("--json goes with get or dump");
 
 	struct bundle *b = NULL;
@@ -182,6 +207,8 @@ int main(int argc, char **argv)
 		rc = do_dump(cfg, json);
 	else if (digest)
 		rc = do_digest(cfg, argv + 1, argc - 1);
+	else if (secrets)
+		rc = do_secrets(cfg);
 	else if (cfg->vm.cpu != cfg->vm.cpu_requested)
 		info("vm.cpu %d is more than this host's %d cores; %d will be used", cfg->vm.cpu_requested, cfg->vm.cpu,
 		     cfg->vm.cpu);

@@ -12,7 +12,9 @@
  * stick), files are written atomically with numeric owners read back. Writes
  * inject.json (every path, owner, mode; a digest only for files that hold no
  * secret) and ssh/known_hosts (the guest's host keys) into the bundle, 0700, then
- * gives the files it made there back to $SUDO_UID.
+ * gives the files it made there back to $SUDO_UID. Run by sudo, which resets the
+ * environment, it takes the secrets the user's side resolved on --password-fd and
+ * --vnc-password-fd (one descriptor for both: a line each), never on its argv.
  * Exit: 0; 64 usage, or --root is the running system; 65 a guest file is
  * malformed, no Data volume on the disk, or the guest's version unknown;
  * 66 not restored; 73/74 cannot write, attach or detach, or the volume ignores
@@ -39,9 +41,10 @@
 
 static const char usage[] =
 	"usage: claw-inject [-qv] -b BUNDLE [-c FILE] [--root DIR] [--only PARTS] [--dry-run]\n"
+	"                   [--password-fd N] [--vnc-password-fd N]\n"
 	"       claw-inject -h | --version\n";
 
-enum { OPT_ROOT = OPT_FIRST_PRIVATE, OPT_ONLY, OPT_DRY };
+enum { OPT_ROOT = OPT_FIRST_PRIVATE, OPT_ONLY, OPT_DRY, OPT_PASSWORD_FD, OPT_VNC_PASSWORD_FD };
 
 static const struct option options[] = {
 	{ "bundle", required_argument, NULL, 'b' },
@@ -49,6 +52,8 @@ static const struct option options[] = {
 	{ "root", required_argument, NULL, OPT_ROOT },
 	{ "only", required_argument, NULL, OPT_ONLY },
 	{ "dry-run", no_argument, NULL, OPT_DRY },
+	{ "password-fd", required_argument, NULL, OPT_PASSWORD_FD },
+	{ "vnc-password-fd", required_argument, NULL, OPT_VNC_PASSWORD_FD },
 	CLI_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -200,7 +205,8 @@ int main(int argc, char **argv)
 {
 	const char *bundle_arg = NULL, *config_path = NULL, *root = NULL, *only = "user,ssh,vnc,autologin,sudo,setup,firstboot";
 	bool dry = false;
-	int opt, parts;
+	int opt, parts, password_fd = -1, vnc_fd = -1;
+	uint64_t n;
 	cli_init(argv[0], usage);
 	while ((opt = getopt_long(argc, argv, "b:c:hqv", options, NULL)) != -1) {
 		switch (opt) {
@@ -209,6 +215,13 @@ int main(int argc, char **argv)
 		case OPT_ROOT: root = optarg; break;
 		case OPT_ONLY: only = optarg; break;
 		case OPT_DRY: dry = true; break;
+		case OPT_PASSWORD_FD:
+		case OPT_VNC_PASSWORD_FD:
+			if (parse_u64(optarg, &n) < 0 || n > 1024)
+				cli_usage_error("%s takes a file descriptor, not '%s'",
+						opt == OPT_PASSWORD_FD ? "--password-fd" : "--vnc-password-fd", optarg);
+			*(opt == OPT_PASSWORD_FD ? &password_fd : &vnc_fd) = (int)n;
+			break;
 		default: cli_common(opt);
 		}
 	}
@@ -242,7 +255,7 @@ int main(int argc, char **argv)
 	if (bundle_lock(b, true) < 0)
 		die_err();
 	struct claw_config *cfg;
-	if (cli_load_config(config_path, b, &cfg) < 0)
+	if (cli_load_config(config_path, b, &cfg) < 0 || config_secrets_from_fds(cfg, password_fd, vnc_fd) < 0)
 		die_err();
 	if (!dry)
 		keep_private(b);

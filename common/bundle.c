@@ -390,6 +390,61 @@ int bundle_symlink(struct bundle *b, const char *name, const char *target)
 	return 0;
 }
 
+static int read_stamp_key(const char *path, unsigned char key[BUNDLE_STAMP_KEY_LEN])
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 1 : fail_sys(EX_NOINPUT, "cannot read '%s'", path);
+	struct stat st;
+	int rc = 0;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		rc = fail(EX_DATAERR, "'%s' is not a key file", path);
+	else if (st.st_uid != geteuid() || (st.st_mode & 077))
+		rc = fail(EX_NOPERM, "'%s' is readable by others or not yours; chmod 600 it", path);
+	else if (pread_all(fd, key, BUNDLE_STAMP_KEY_LEN, 0) < 0 || st.st_size != BUNDLE_STAMP_KEY_LEN)
+		rc = fail(EX_DATAERR, "'%s' does not hold a %d-byte key", path, BUNDLE_STAMP_KEY_LEN);
+	close(fd);
+	return rc;
+}
+
+/* A new key beside its name, linked into place: of two processes making it, one key wins. */
+static int make_stamp_key(const char *home, const char *path)
+{
+	unsigned char key[BUNDLE_STAMP_KEY_LEN];
+	char *tmp = xasprintf("%s/.%s.%ld", home, BUNDLE_STAMP_KEY, (long)getpid());
+	int rnd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	int rc = rnd < 0 || pread_all(rnd, key, sizeof key, 0) < 0 ? fail_sys(EX_OSERR, "cannot read /dev/urandom") : 0;
+	if (rnd >= 0)
+		close(rnd);
+	int fd = rc == 0 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
+	if (rc == 0 && fd < 0)
+		rc = fail_sys(EX_CANTCREAT, "cannot create '%s'", tmp);
+	if (rc == 0 && (write_all(fd, key, sizeof key) < 0 || fsync(fd) < 0))
+		rc = fail_sys(EX_IOERR, "cannot write '%s'", tmp);
+	if (fd >= 0 && close(fd) < 0 && rc == 0)
+		rc = fail_sys(EX_IOERR, "cannot write '%s'", tmp);
+	if (rc == 0 && link(tmp, path) < 0 && errno != EEXIST)
+		rc = fail_sys(EX_CANTCREAT, "cannot create '%s'", path);
+	unlink(tmp);
+	secure_zero(key, sizeof key);
+	free(tmp);
+	return rc;
+}
+
+int bundle_stamp_key(unsigned char key[BUNDLE_STAMP_KEY_LEN])
+{
+	char *home = bundle_home(), *path = xasprintf("%s/%s", home, BUNDLE_STAMP_KEY);
+	int rc = read_stamp_key(path, key);
+	if (rc == 1) {
+		rc = mkdir_p(home, 0700) < 0 || make_stamp_key(home, path) < 0 ? -1 : read_stamp_key(path, key);
+		if (rc == 1)
+			rc = fail(EX_CANTCREAT, "cannot create '%s'", path);
+	}
+	free(home);
+	free(path);
+	return rc;
+}
+
 static bool stage_ok(const char *stage)
 {
 	return bundle_name_ok(stage) && !strchr(stage, '.');

@@ -95,6 +95,12 @@ int bundle_destroy(const char *name_or_path, char **kept);
  * itself, never followed; a missing file is no error). */
 int bundle_chown(const struct bundle *b, const char *name, uid_t uid, gid_t gid);
 
+/* The key of claw's keyed digests ($CLAW_HOME/stamp.key, 32 random bytes, 0600, made on first
+ * use): stamps digest inputs that include secrets, and must not reveal them. */
+#define BUNDLE_STAMP_KEY "stamp.key"
+#define BUNDLE_STAMP_KEY_LEN 32
+int bundle_stamp_key(unsigned char key[BUNDLE_STAMP_KEY_LEN]);
+
 /* Stage stamps: .stamps/STAGE holds the digest of the inputs the stage last
  * succeeded with. get returns 1 when there is none. */
 int bundle_stamp_get(const struct bundle *b, const char *stage, char *hex, size_t size);

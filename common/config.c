@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 enum ftype { T_MAP, T_INT, T_SIZE, T_BOOL, T_STR, T_SECRET, T_PATH, T_BREWLIST, T_NPMLIST, T_CUSTOM };
@@ -841,4 +842,81 @@ int config_lookup(const struct claw_config *c, const char *key, json_t **out)
 	*out = json_incref(v);
 	json_decref(masked);
 	return 0;
+}
+
+/* ---- secrets handed over by a descriptor ---- */
+
+static int set_secret(struct claw_config *c, const char *name, const char *value)
+{
+	bool vnc = !strcmp(name, "vnc_password");
+	if (vnc && strlen(value) > CONFIG_VNC_MAX)
+		return fail(EX_CONFIG, "the VNC password given is %zu characters; VNC allows at most %d", strlen(value),
+			    CONFIG_VNC_MAX);
+	json_t *s = json_string(value);
+	if (!s)
+		return fail(EX_DATAERR, "the %s given is not valid UTF-8", vnc ? "VNC password" : "password");
+	json_t *old = tree_get(c->tree, vnc ? "access.vnc_password" : "access.password");
+	if (json_is_string(old))
+		secure_zero((char *)json_string_value(old), json_string_length(old));
+	tree_set(c->tree, "access", name, s);
+	char **field = vnc ? &c->access.vnc_password : &c->access.password;
+	free_secret(*field);
+	*field = xstrdup(value);
+	return 0;
+}
+
+/* Everything on fd (a pipe from the user's side of sudo), split into lines in place. */
+static int read_lines(int fd, struct buf *b, char *lines[2])
+{
+	char chunk[4096];
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n == 0)
+			break;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail_sys(EX_IOERR, "cannot read secrets from descriptor %d", fd);
+		if (b->len + (size_t)n > 64 * 1024)
+			return fail(EX_DATAERR, "more than 64 KiB of secrets on descriptor %d", fd);
+		buf_add(b, chunk, (size_t)n);
+	}
+	secure_zero(chunk, sizeof chunk);
+	buf_adds(b, "");
+	lines[0] = b->data, lines[1] = NULL;
+	char *nl = strchr(b->data, '\n');
+	if (nl) {
+		*nl = '\0';
+		lines[1] = nl + 1;
+		lines[1][strcspn(lines[1], "\n")] = '\0';
+	}
+	return 0;
+}
+
+int config_secrets_from_fds(struct claw_config *c, int password_fd, int vnc_fd)
+{
+	struct buf a = BUF_ZERO, b = BUF_ZERO;
+	char *la[2] = { NULL, NULL }, *lb[2] = { NULL, NULL };
+	int rc = 0;
+	if (password_fd >= 0)
+		rc = read_lines(password_fd, &a, la);
+	if (rc == 0 && vnc_fd >= 0 && vnc_fd != password_fd)
+		rc = read_lines(vnc_fd, &b, lb);
+	const char *pw = la[0];
+	/* One descriptor for both: the password on its first line, the VNC password on its second. */
+	const char *vnc = vnc_fd < 0 ? NULL : vnc_fd == password_fd ? la[1] : lb[0];
+	if (rc == 0 && vnc_fd >= 0 && !vnc)
+		rc = fail(EX_DATAERR, "no line for the VNC password on descriptor %d", vnc_fd);
+	/* An empty line gives nothing: the configuration's own stands. */
+	if (rc == 0 && pw && *pw)
+		rc = set_secret(c, "password", pw);
+	if (rc == 0 && vnc && *vnc)
+		rc = set_secret(c, "vnc_password", vnc);
+	if (a.data)
+		secure_zero(a.data, a.len);
+	if (b.data)
+		secure_zero(b.data, b.len);
+	buf_free(&a);
+	buf_free(&b);
+	return rc;
 }

@@ -56,6 +56,10 @@ int config_load(const char *path, struct claw_config **out);
 /* Load from memory; name is used in messages. */
 int config_load_string(const char *text, size_t len, const char *name, struct claw_config **out);
 void config_free(struct claw_config *cfg);
+/* Secrets handed over by descriptors (what sudo cannot pass in the environment): each fd's
+ * first line; one fd for both holds the password, then the VNC password. An empty line
+ * leaves the configuration's own. Read to the end; -1 for no descriptor. */
+int config_secrets_from_fds(struct claw_config *cfg, int password_fd, int vnc_fd);
 
 /* The effective config as JSON (a new reference); secrets masked when asked. */
 json_t *config_json(const struct claw_config *cfg, bool mask_secrets);

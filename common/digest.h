@@ -1,4 +1,5 @@
-/* digest: SHA-256 and SHA-1 through OpenSSL's EVP, streamed, as lowercase hex.
+/* digest: SHA-256 and SHA-1 through OpenSSL's EVP, and HMAC-SHA256 with a key, streamed,
+ * as lowercase hex.
  * Never prints; a failure of OpenSSL itself is EX_SOFTWARE for the caller. */
 #ifndef CLAW_DIGEST_H
 #define CLAW_DIGEST_H
@@ -11,6 +12,9 @@ enum digest_alg { DIGEST_SHA256, DIGEST_SHA1 };
 struct digest; /* opaque */
 
 struct digest *digest_new(enum digest_alg alg);
+/* HMAC-SHA256 under key: a digest of inputs that include a secret reveals nothing of it to
+ * whoever lacks the key (an unsalted hash of a short password is the password). */
+struct digest *digest_new_keyed(const unsigned char *key, size_t len);
 void digest_update(struct digest *d, const void *data, size_t len);
 /* Finish into hex (DIGEST_HEX_MAX bytes); the digest can be freed after. */
 void digest_final_hex(struct digest *d, char hex[DIGEST_HEX_MAX]);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,10 +245,23 @@ int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* Whose ~: run by sudo, the user who ran it (sudo resets HOME to root's), else $HOME. */
+static const char *home_dir(void)
+{
+	const char *uid = getenv("SUDO_UID");
+	uint64_t u;
+	if (geteuid() == 0 && uid && parse_u64(uid, &u) == 0) {
+		struct passwd *pw = getpwuid((uid_t)u);
+		if (pw && pw->pw_dir && *pw->pw_dir)
+			return pw->pw_dir;
+	}
+	return getenv("HOME");
+}
+
 char *path_expand(const char *path, const char *base_dir)
 {
 	if (path[0] == '~' && (path[1] == '/' || path[1] == '\0')) {
-		const char *home = getenv("HOME");
+		const char *home = home_dir();
 		return xasprintf("%s%s", home ? home : "", path + 1);
 	}
 	if (path[0] == '/' || !base_dir || !*base_dir)

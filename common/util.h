@@ -44,8 +44,9 @@ void secure_zero(void *p, size_t n);
 /* Parse a decimal unsigned integer; all of s must be digits, no overflow. */
 int parse_u64(const char *s, uint64_t *out);
 
-/* "~/x" and "~" expand with $HOME; relative paths are taken relative to base_dir
- * (NULL: the current directory). Returns a new string. */
+/* "~/x" and "~" expand with $HOME (run by sudo, which resets HOME to root's: the home of the
+ * user who ran it); relative paths are taken relative to base_dir (NULL: the current
+ * directory). Returns a new string. */
 char *path_expand(const char *path, const char *base_dir);
 
 /* Bytes in the largest unit of 1024 that fits: "8GB", "1.5GB"; exact: only a unit that divides. */

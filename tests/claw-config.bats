@@ -336,6 +336,39 @@ bad() {
 	assert_failure 64
 }
 
+@test "digest: keyed by CLAW_HOME's stamp.key, so a guess loop cannot recover a password from it" {
+	printf 'access:\n  password: hunter2\n' >p.yml
+	stamp=$(claw-config -c p.yml digest access)
+	[ "$(stat -c %a "$CLAW_HOME/stamp.key")" = 600 ]
+	[ "$(stat -c %s "$CLAW_HOME/stamp.key")" = 32 ]
+	# Whoever reads the stamp but not the key guesses with a key of their own: nothing matches.
+	for guess in admin password hunter2 secret; do
+		printf 'access:\n  password: %s\n' "$guess" >guess.yml
+		[ "$(CLAW_HOME=$BATS_TEST_TMPDIR/attacker claw-config -c guess.yml digest access)" != "$stamp" ]
+	done
+	# With the key the same inputs give the same digest (what the stamps compare).
+	[ "$(claw-config -c p.yml digest access)" = "$stamp" ]
+	# A key others can read is refused, not used.
+	chmod 0644 "$CLAW_HOME/stamp.key"
+	run claw-config -c p.yml digest access
+	assert_failure 77
+	assert_output "claw-config: '$CLAW_HOME/stamp.key' is readable by others or not yours; chmod 600 it"
+}
+
+@test "secrets: the password and the VNC password, a line each, as this user resolves them; never on a terminal" {
+	printf 'access:\n  password: from-file\n  vnc_password: vnc\n' >s.yml
+	run sh -c 'claw-config -c s.yml secrets | od -c'
+	assert_output --partial 'f   r   o   m   -   f   i   l   e  \n   v   n   c  \n'
+	run sh -c 'CLAW_PASSWORD=env-pw claw-config -c s.yml secrets | head -n 1'
+	assert_output env-pw
+	printf 'access:\n  password: pw\n' >n.yml
+	run sh -c 'claw-config -c n.yml secrets | od -An -c'
+	assert_output --regexp '^ +p +w +\\n +\\n$'
+	run script -qec 'claw-config -c s.yml secrets' /dev/null
+	assert_failure 64
+	assert_output --partial "claw-config: secrets are printed into a pipe, never on a terminal"
+}
+
 @test "digest: comma-separated groups give a line each, the same as one call per group" {
 	printf 'tools:\n  packages: [jq]\nvm:\n  cpu: 2\n' >d.yml
 	echo '{"a": 1}' >in.json

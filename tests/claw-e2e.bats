@@ -248,8 +248,10 @@ $output"
 	cd mk
 	sed 's/^name: e2e/name: dev/; s|ssh_key: mykey.pub|ssh_key: ../mykey.pub|' ../claw.yml >dev.yml
 	sed 's/^name: e2e/name: ci/; s|ssh_key: mykey.pub|ssh_key: ../mykey.pub|' ../claw.yml >ci.yml
-	run unshare -m --propagation private make -j2 -f "$TOP/share/claw/examples/Makefile"
+	# Under umask 077, as a careful user runs it.
+	run unshare -m --propagation private sh -c 'umask 077 && exec make -j2 -f "$1"' _ "$TOP/share/claw/examples/Makefile"
 	assert_success
+	[ "$(stat -c %a in/dev.access)" = 600 ]
 	for m in dev ci; do
 		[ -f "$CLAW_HOME/VMs/$m.clawbundle/manifest.json" ] || fail "no manifest for $m: $output"
 		[ "$(cat "$CLAW_HOME/VMs/$m.clawbundle/run/state")" = running ]

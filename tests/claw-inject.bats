@@ -656,3 +656,33 @@ exit 64
 claw-inject: --root '/elsewhere' holds the running system's /private/var/db/dslocal; claw-inject writes into a guest's Data volume, never into this machine
 exit 64"
 }
+
+@test "--password-fd and --vnc-password-fd: secrets from a descriptor win over the config's; bad ones refused" {
+	run sh -c 'printf "from the fd\nvnc12345\n" | claw-inject -b dev -c claw.yml --root "$1" --password-fd 0 --vnc-password-fd 0' _ "$G"
+	assert_success
+	run python3 - "$G/private/var/db/dslocal/nodes/Default/users/dev.plist" <<'PY'
+import hashlib, plistlib, sys
+rec = plistlib.load(open(sys.argv[1], "rb"))
+shd = plistlib.loads(rec["ShadowHashData"][0])["SALTED-SHA512-PBKDF2"]
+print(hashlib.pbkdf2_hmac("sha512", b"from the fd", shd["salt"], shd["iterations"], 128) == shd["entropy"])
+PY
+	assert_output True
+	# Two descriptors, one each.
+	run sh -c 'printf "pw-three\n" | claw-inject -b dev -c claw.yml --root "$1" --password-fd 0 --vnc-password-fd 3 3<<VNC
+vncpw
+VNC' _ "$G"
+	assert_success
+	# An empty line leaves the configuration's own.
+	run sh -c 'printf "\n\n" | claw-inject -b dev -c claw.yml --root "$1" --password-fd 0 --vnc-password-fd 0' _ "$G"
+	assert_success
+	# Nothing at all on the descriptor (the handing side failed): refused, not the default.
+	run sh -c 'claw-inject -b dev -c claw.yml --root "$1" --password-fd 0 --vnc-password-fd 0 </dev/null' _ "$G"
+	assert_failure 65
+	assert_output "claw-inject: no line for the VNC password on descriptor 0"
+	run sh -c 'printf "pw\nmuch-too-long\n" | claw-inject -b dev -c claw.yml --root "$1" --password-fd 0 --vnc-password-fd 0' _ "$G"
+	assert_failure 78
+	assert_output "claw-inject: the VNC password given is 13 characters; VNC allows at most 8"
+	run inject --password-fd x
+	assert_failure 64
+	assert_line --index 0 "claw-inject: --password-fd takes a file descriptor, not 'x'"
+}
