@@ -1146,11 +1146,6 @@ long ns_error_underlying_code(id e)
 	return u ? ERR(u)->code : 0;
 }
 
-void ns_set_error(id *out, id error)
-{
-	if (out)
-		*out = error;
-}
 
 static id e_domain(id self, SEL c)
 {

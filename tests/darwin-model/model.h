@@ -204,7 +204,13 @@ void ns_progress_started(id progress); /* cancelling it before this raises (VZ-A
 id ns_error(const char *domain, long code, const char *failure, const char *reason, id underlying);
 id ns_error_posix(int err);
 id ns_error_described(const char *domain, long code, const char *description);
-void ns_set_error(id *out, id error); /* *out = error when out is not NULL */
+/* *out = error, made only when the caller asked for it (out not NULL). */
+#define ns_set_error(out, error) \
+	do { \
+		id *ns_set_error_out = (out); \
+		if (ns_set_error_out) \
+			*ns_set_error_out = (error); \
+	} while (0)
 /* KVO: tell observers of key on obj that it changed (value is the new value, an object). */
 void kvo_changed(id obj, const char *key, id value);
 bool kvo_observable(id obj, const char *key);

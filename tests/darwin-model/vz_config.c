@@ -168,11 +168,13 @@ static bool hw_supported(id hw)
 
 static id hw_init_data(id self, SEL c, id data)
 {
+	void *pool = model_pool_push(false);
 	want(data, "NSData", false, self, c);
 	size_t len;
 	const void *b = ns_data_bytes(data, &len);
 	int min_os, platform;
 	if (!hw_model_parse(b, len, &min_os, &platform)) {
+		model_pool_pop(pool);
 		model_release(self); /* "An init… that fails returns nil and has already released the receiver" */
 		return nil;
 	}
@@ -180,6 +182,7 @@ static id hw_init_data(id self, SEL c, id data)
 	VZ(self)->num[0] = min_os;
 	VZ(self)->num[1] = platform;
 	model_mark_init(self);
+	model_pool_pop(pool);
 	return self;
 }
 
@@ -217,12 +220,14 @@ static bool hw_is_equal(id self, SEL c, id other)
 
 static id mid_with_ecid(id self, uint64_t ecid)
 {
+	void *pool = model_pool_push(false);
 	char s[256];
 	snprintf(s, sizeof s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\"><dict>"
 		"<key>ECID</key><integer>%" PRIu64 "</integer></dict></plist>\n", ecid);
 	VZ(self)->ref[0] = model_hold(ns_data(s, strlen(s)));
 	VZ(self)->num[0] = (long)ecid;
 	model_mark_init(self);
+	model_pool_pop(pool);
 	return self;
 }
 
@@ -499,7 +504,12 @@ static void block_set_id(id self, SEL c, id ident)
 static id block_get_id(id self, SEL c)
 {
 	(void)c;
-	return VZ(self)->ref[1] ? VZ(self)->ref[1] : ns_string("");
+	static id empty;
+	if (!empty) {
+		empty = ns_string_owned("");
+		model_immortal(empty);
+	}
+	return VZ(self)->ref[1] ? VZ(self)->ref[1] : empty;
 }
 
 /* ---------------------------------------------------------------- network */
@@ -595,9 +605,11 @@ static id mac_copy(id self, SEL c, void *zone)
 /* VZNetworkDeviceConfiguration: a new device gets a random locally administered address. */
 static id net_init(id self, SEL c)
 {
+	void *pool = model_pool_push(false);
 	(void)c;
 	VZ(self)->ref[1] = model_hold(model_autorelease(mac_new(random_mac())));
 	model_mark_init(self);
+	model_pool_pop(pool);
 	return self;
 }
 
@@ -635,9 +647,11 @@ static void *vmnet_network(id self, SEL c)
 
 static id graphics_init(id self, SEL c)
 {
+	void *pool = model_pool_push(false);
 	(void)c;
 	VZ(self)->ref[0] = model_hold(ns_array(NULL, 0));
 	model_mark_init(self);
+	model_pool_pop(pool);
 	return self;
 }
 
@@ -742,9 +756,11 @@ static id multi_canonical(id cls, SEL c, id name)
 
 static id multi_init(id self, SEL c)
 {
+	void *pool = model_pool_push(false);
 	(void)c;
 	VZ(self)->ref[0] = model_hold(ns_dict_empty());
 	model_mark_init(self);
+	model_pool_pop(pool);
 	return self;
 }
 
@@ -909,6 +925,7 @@ static void shared_put(struct cfg_shared *s)
 
 static id cfg_init(id self, SEL c)
 {
+	void *pool = model_pool_push(false);
 	(void)c;
 	CFG(self)->cpu = 1;
 	CFG(self)->mem = 128ull << 20;
@@ -916,6 +933,7 @@ static id cfg_init(id self, SEL c)
 		CFG(self)->arrays[i] = model_hold(ns_array(NULL, 0));
 	CFG(self)->sh = shared_new();
 	model_mark_init(self);
+	model_pool_pop(pool);
 	return self;
 }
 

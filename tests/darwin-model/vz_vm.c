@@ -456,6 +456,7 @@ static id vm_init_common(id self, SEL c, id config, dispatch_queue_t q)
 	VM(self)->slot = -1;
 	model_queue_retain(q, true);
 	struct cfg_snap *s = VM(self)->snap;
+	void *pool = model_pool_push(false);
 	VM(self)->devices[SNAP_NET] = runtime_devices("VZVirtioNetworkDevice", snap_count(s, SNAP_NET), self);
 	VM(self)->devices[SNAP_BALLOON] = runtime_devices("VZVirtioTraditionalMemoryBalloonDevice",
 		snap_count(s, SNAP_BALLOON), self);
@@ -464,6 +465,7 @@ static id vm_init_common(id self, SEL c, id config, dispatch_queue_t q)
 	VM(self)->devices[SNAP_CONSOLE] = runtime_devices("VZVirtioConsoleDevice", snap_count(s, SNAP_CONSOLE), self);
 	VM(self)->devices[SNAP_GRAPHICS] = runtime_devices("VZMacGraphicsDevice", snap_count(s, SNAP_GRAPHICS), self);
 	VM(self)->devices[SNAP_USB] = runtime_devices("VZUSBController", snap_count(s, SNAP_USB), self);
+	model_pool_pop(pool);
 	model_mark_init(self);
 	return self;
 }
