@@ -959,6 +959,14 @@ static void leak_line(const char *line)
 	leak_lines++;
 }
 
+static void rule_line(const char *line)
+{
+	char buf[1200];
+	snprintf(buf, sizeof buf, "claw-model: %s", line);
+	report_line(buf);
+	leak_lines++;
+}
+
 static void object_leaks(void)
 {
 	for (size_t i = 0; i < all_n; i++) {
@@ -984,7 +992,7 @@ static void at_exit(void)
 	LOCK();
 	object_leaks();
 	model_dispatch_leaks(leak_line);
-	model_lock_leaks(leak_line);
+	model_lock_leaks(rule_line);
 	UNLOCK();
 	if (leak_lines && !(mode && !strcmp(mode, "report"))) {
 		fflush(NULL);
