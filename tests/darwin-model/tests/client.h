@@ -123,8 +123,8 @@ CLIENT struct identity make_identity(const char *dir)
 	snprintf(aux, sizeof aux, "%s/aux.img", dir);
 	make_ipsw(ipsw);
 	struct loaded l = load_image(ipsw);
-	EXPECT(l.image && !l.error, "the test image did not load: %s", l.error ? err_text(l.error) : "?");
 	void *p = push();
+	EXPECT(l.image && !l.error, "the test image did not load: %s", l.error ? err_text(l.error) : "?");
 	id req = SEND0(id, l.image, "mostFeaturefulSupportedConfiguration");
 	EXPECT(req, "the test image is not supported here");
 	struct identity id_ = { retain(SEND0(id, req, "hardwareModel")), make("VZMacMachineIdentifier") };

@@ -180,6 +180,16 @@ static int validation(void)
 	return 0;
 }
 
+static int unentitled(void)
+{
+	id config = make("VZVirtualMachineConfiguration");
+	id boot = make("VZMacOSBootLoader");
+	SEND1(void, config, "setBootLoader:", id, boot);
+	release(boot);
+	show_validation("any", config);
+	return 0;
+}
+
 static int config_invalid(void)
 {
 	struct machine_opts o = { .cpu = 1000 };
@@ -553,7 +563,7 @@ int main(int argc, char **argv)
 		int (*fn)(void);
 	} scenarios[] = {
 		{ "lifecycle", lifecycle }, { "start-off-queue", start_off_queue }, { "state-off-queue", state_off_queue },
-		{ "sync-in-handler", sync_in_handler }, { "validation", validation }, { "config-invalid", config_invalid },
+		{ "sync-in-handler", sync_in_handler }, { "validation", validation }, { "unentitled", unentitled }, { "config-invalid", config_invalid },
 		{ "guest-halt", guest_halt }, { "delegate-weak", delegate_weak }, { "request-stop", request_stop },
 		{ "limit", limit }, { "lock-busy", lock_busy }, { "main-queue", main_queue },
 		{ "main-queue-off", main_queue_off }, { "save-restore", save_restore_clean }, { "save-running", save_running },
