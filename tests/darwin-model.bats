@@ -245,6 +245,7 @@ ok'
 	vm unentitled
 	assert_output --partial "any: Invalid virtual machine configuration. A macOS boot loader requires a Mac platform"
 	CLAW_MODEL_ENTITLED=0 vm unentitled
+	# shellcheck disable=SC1112 # VZ's and Cocoa's own typographic quotes
 	assert_output 'any: Invalid virtual machine configuration. The process doesn’t have the “com.apple.security.virtualization” entitlement.'
 }
 
@@ -393,6 +394,7 @@ share savable: yes"
 
 @test "a missing or broken .ipsw is error 10004 or 10005; an https URL raises" {
 	inst image-missing
+	# shellcheck disable=SC1112 # VZ's and Cocoa's own typographic quotes
 	assert_output 'image no, error 10004: Failed to load the restore image. The file “missing.ipsw” couldn’t be opened: No such file or directory.'
 	inst image-invalid
 	assert_output "image no, error 10005: Failed to load the restore image. The restore image is invalid."
