@@ -631,13 +631,37 @@ struct pool_stack {
 static __thread struct pool_stack *pools;
 static unsigned long pool_threads;
 
+static pthread_key_t pools_key;
+static pthread_once_t pools_once = PTHREAD_ONCE_INIT;
+
+/* A thread that ends drains what its pools still hold, as the real runtime does. */
+static void pools_end(void *arg)
+{
+	struct pool_stack *p = arg;
+	while (p->n > 0) {
+		id o = p->items[--p->n];
+		LOCK();
+		o->pending--;
+		UNLOCK();
+		model_release(o);
+	}
+	free(p->items);
+	free(p->marks);
+	free(p);
+	pools = NULL;
+}
+
+static void pools_key_make(void) { pthread_key_create(&pools_key, pools_end); }
+
 static struct pool_stack *my_pools(void)
 {
 	if (!pools) {
+		pthread_once(&pools_once, pools_key_make);
 		pools = calloc(1, sizeof *pools);
 		LOCK();
 		pools->tid = ++pool_threads;
 		UNLOCK();
+		pthread_setspecific(pools_key, pools);
 	}
 	return pools;
 }
