@@ -270,6 +270,12 @@ ok'
 	assert_output --regexp '^claw-model: rule delegate-weak: -guestDidStopVirtualMachine: for VZVirtualMachine 0x[0-9a-f]+: its delegate 0x[0-9a-f]+ was freed'
 }
 
+@test "rule delegate-signature: a delegate method registered with types other than the protocol's" {
+	CLAW_MODEL_GUEST_HALT_MS=30 vm delegate-signature
+	assert_failure 134
+	assert_output "claw-model: rule delegate-signature: the delegate's -guestDidStopVirtualMachine: is registered as \"v@:\" but the protocol's method is \"v@:@\" (VZ-API §7)"
+}
+
 @test "requestStopWithError: on a macOS guest brings up a dialog; only a guest told to honour it stops" {
 	vm request-stop
 	assert_success

@@ -220,6 +220,23 @@ static int guest_stops(bool keep_delegate)
 static int guest_halt(void) { return guest_stops(true); }
 static int delegate_weak(void) { return guest_stops(false); }
 
+/* A delegate whose method is registered with the wrong type encoding (no argument). */
+static int delegate_signature(void)
+{
+	Class c = objc_allocateClassPair(objc_getClass("NSObject"), "ClawBadDelegate", 0);
+	class_addMethod(c, sel_registerName("guestDidStopVirtualMachine:"), (IMP)on_guest_stop, "v@:");
+	objc_registerClassPair(c);
+	DLOG.stopped = dispatch_semaphore_create(0);
+	id d = SEND0(id, SEND0(id, (id)c, "alloc"), "init");
+	struct machine_opts o = { 0 };
+	id config = valid_config(&o);
+	id vm = new_vm(config);
+	set_delegate(vm, d);
+	vm_op(Q, vm, "startWithCompletionHandler:", nil);
+	wait_ms(DLOG.stopped, 2000);
+	return 0;
+}
+
 static int request_stop(void)
 {
 	struct machine_opts o = { 0 };
@@ -564,7 +581,8 @@ int main(int argc, char **argv)
 	} scenarios[] = {
 		{ "lifecycle", lifecycle }, { "start-off-queue", start_off_queue }, { "state-off-queue", state_off_queue },
 		{ "sync-in-handler", sync_in_handler }, { "validation", validation }, { "unentitled", unentitled }, { "config-invalid", config_invalid },
-		{ "guest-halt", guest_halt }, { "delegate-weak", delegate_weak }, { "request-stop", request_stop },
+		{ "guest-halt", guest_halt }, { "delegate-weak", delegate_weak },
+		{ "delegate-signature", delegate_signature }, { "request-stop", request_stop },
 		{ "limit", limit }, { "lock-busy", lock_busy }, { "main-queue", main_queue },
 		{ "main-queue-off", main_queue_off }, { "save-restore", save_restore_clean }, { "save-running", save_running },
 		{ "save-unvalidated", save_unvalidated }, { "save-refused", save_refused }, { "savable", savable },
