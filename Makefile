@@ -127,6 +127,9 @@ $(VM_CMDS:%=$(FAKE_B)/%): $(FAKE_B)/%: $(O)/cmd/%.o $(O)/fake/vm_fake.o $(O)/lib
 
 fakes: $(VM_CMDS:%=$(FAKE_B)/%)
 
+# The model of the ObjC runtime, GCD, Foundation and VZ that common/darwin runs on here.
+include tests/darwin-model/model.mk
+
 $(B)/claw: cmd/claw
 	@mkdir -p $(@D)
 	sed 's/@VERSION@/$(VERSION)/' cmd/claw > $@
@@ -139,8 +142,9 @@ $(O)/unit/%: tests/unit/%.c tests/unit/tap.h $(O)/libclaw.a
 units: $(UNIT_BIN)
 
 # Everything: unit tests, bats suites, man lint, shellcheck, the Darwin compile check.
-check: all units fakes
-	@CLAW_BIN=$(CURDIR)/$(B) CLAW_FAKE_BIN=$(CURDIR)/$(FAKE_B) CLAW_UNIT=$(CURDIR)/$(O)/unit SANITIZE=$(SANITIZE) sh tests/run
+check: all units fakes model
+	@CLAW_BIN=$(CURDIR)/$(B) CLAW_FAKE_BIN=$(CURDIR)/$(FAKE_B) CLAW_UNIT=$(CURDIR)/$(O)/unit \
+		CLAW_MODEL_BIN=$(CURDIR)/$(MODEL_O)/tests SANITIZE=$(SANITIZE) sh tests/run
 
 deps:
 	sh tests/helpers/deps.sh

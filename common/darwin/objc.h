@@ -8,7 +8,9 @@
  * Every message goes through SENDn(RET, RECEIVER, "selector", T1, a1, ...):
  * objc_msgSend cast to the exact prototype of that call (VZ-API.md §1), with n
  * the number of arguments after the selector. tests/helpers/darwin-check.sh
- * reads these and checks every selector, and n, against vz-selectors.txt. */
+ * reads these and checks every selector, and n, against vz-selectors.txt.
+ * Built with -DCLAW_DARWIN_MODEL (Linux, clang -fblocks), the sends run against
+ * tests/darwin-model, a model of the runtime, GCD, Foundation and VZ. */
 #ifndef CLAW_DARWIN_OBJC_H
 #define CLAW_DARWIN_OBJC_H
 
@@ -73,6 +75,55 @@ void objc_autoreleasePoolPop(void *pool);
 #define SEND2(R, o, s, T1, a1, T2, a2) claw_send_2(s, o, a1, a2)
 #define SEND3(R, o, s, T1, a1, T2, a2, T3, a3) claw_send_3(s, o, a1, a2, a3)
 #define SEND4(R, o, s, T1, a1, T2, a2, T3, a3, T4, a4) claw_send_4(s, o, a1, a2, a3, a4)
+#elif defined(CLAW_DARWIN_MODEL)
+/* tests/darwin-model (its README): the model's runtime looks the method up, as the GNU runtime's
+ * objc_msg_lookup does, and the call goes through the same typed prototype as on macOS. The
+ * lookup is handed the prototype's types (return first) and aborts, naming the rule, on an
+ * unrecognized selector or a prototype that does not match the method's declared types. The
+ * receiver and selector are evaluated once; __COUNTER__ keeps nested sends' temporaries apart. */
+IMP claw_model_lookup(id receiver, SEL sel, const char *const *prototype);
+#define CLAW_MODEL_T(T) _Generic((__typeof__(T) *)0, \
+	void *: "v", bool *: "B", char *: "c", signed char *: "c", unsigned char *: "C", short *: "s", \
+	unsigned short *: "s", int *: "i", unsigned int *: "i", long *: "q", unsigned long *: "q", \
+	long long *: "q", unsigned long long *: "q", float *: "f", double *: "d", id *: "@", \
+	Class *: "@", dispatch_queue_t *: "@", SEL *: ":", char **: "*", const char **: "*", \
+	void **: "^v", const void **: "^v", id **: "^@", const id **: "^@", \
+	struct ns_os_version *: "{NSOperatingSystemVersion}", vz_error_block *: "@?", \
+	vz_image_block *: "@?", dispatch_block_t *: "@?", default: "?")
+#define CLAW_MODEL_P(...) ((const char *const[]){__VA_ARGS__, (const char *)0})
+#define CLAW_MODEL_CAT_(a, b) a##b
+#define CLAW_MODEL_CAT(a, b) CLAW_MODEL_CAT_(a, b)
+#define CLAW_MODEL_O(n) CLAW_MODEL_CAT(claw_model_o_, n)
+#define CLAW_MODEL_S(n) CLAW_MODEL_CAT(claw_model_s_, n)
+#define CLAW_MODEL_SEND(n, R, o, s, FT, P, CALL) \
+	({ \
+		id CLAW_MODEL_O(n) = (id)(o); \
+		SEL CLAW_MODEL_S(n) = sel_registerName(s); \
+		((R(*) FT)claw_model_lookup(CLAW_MODEL_O(n), CLAW_MODEL_S(n), P)) CALL; \
+	})
+#define CLAW_MODEL_SEND0(n, R, o, s) \
+	CLAW_MODEL_SEND(n, R, o, s, (id, SEL), CLAW_MODEL_P(CLAW_MODEL_T(R)), (CLAW_MODEL_O(n), CLAW_MODEL_S(n)))
+#define CLAW_MODEL_SEND1(n, R, o, s, T1, a1) \
+	CLAW_MODEL_SEND(n, R, o, s, (id, SEL, T1), CLAW_MODEL_P(CLAW_MODEL_T(R), CLAW_MODEL_T(T1)), \
+		(CLAW_MODEL_O(n), CLAW_MODEL_S(n), (a1)))
+#define CLAW_MODEL_SEND2(n, R, o, s, T1, a1, T2, a2) \
+	CLAW_MODEL_SEND(n, R, o, s, (id, SEL, T1, T2), \
+		CLAW_MODEL_P(CLAW_MODEL_T(R), CLAW_MODEL_T(T1), CLAW_MODEL_T(T2)), \
+		(CLAW_MODEL_O(n), CLAW_MODEL_S(n), (a1), (a2)))
+#define CLAW_MODEL_SEND3(n, R, o, s, T1, a1, T2, a2, T3, a3) \
+	CLAW_MODEL_SEND(n, R, o, s, (id, SEL, T1, T2, T3), \
+		CLAW_MODEL_P(CLAW_MODEL_T(R), CLAW_MODEL_T(T1), CLAW_MODEL_T(T2), CLAW_MODEL_T(T3)), \
+		(CLAW_MODEL_O(n), CLAW_MODEL_S(n), (a1), (a2), (a3)))
+#define CLAW_MODEL_SEND4(n, R, o, s, T1, a1, T2, a2, T3, a3, T4, a4) \
+	CLAW_MODEL_SEND(n, R, o, s, (id, SEL, T1, T2, T3, T4), \
+		CLAW_MODEL_P(CLAW_MODEL_T(R), CLAW_MODEL_T(T1), CLAW_MODEL_T(T2), CLAW_MODEL_T(T3), CLAW_MODEL_T(T4)), \
+		(CLAW_MODEL_O(n), CLAW_MODEL_S(n), (a1), (a2), (a3), (a4)))
+#define SEND0(R, o, s) CLAW_MODEL_SEND0(__COUNTER__, R, o, s)
+#define SEND1(R, o, s, T1, a1) CLAW_MODEL_SEND1(__COUNTER__, R, o, s, T1, a1)
+#define SEND2(R, o, s, T1, a1, T2, a2) CLAW_MODEL_SEND2(__COUNTER__, R, o, s, T1, a1, T2, a2)
+#define SEND3(R, o, s, T1, a1, T2, a2, T3, a3) CLAW_MODEL_SEND3(__COUNTER__, R, o, s, T1, a1, T2, a2, T3, a3)
+#define SEND4(R, o, s, T1, a1, T2, a2, T3, a3, T4, a4) \
+	CLAW_MODEL_SEND4(__COUNTER__, R, o, s, T1, a1, T2, a2, T3, a3, T4, a4)
 #else
 #define SEND0(R, o, s) ((R(*)(id, SEL))objc_msgSend)((id)(o), sel_registerName(s))
 #define SEND1(R, o, s, T1, a1) ((R(*)(id, SEL, T1))objc_msgSend)((id)(o), sel_registerName(s), (a1))
