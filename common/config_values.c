@@ -107,7 +107,8 @@ bool config_npm_name_ok(const char *name)
 				return false;
 		p = slash + 1;
 	}
-	if (!*p || *p == '.' || *p == '_')
+	/* A leading '-' would reach npm as an option. */
+	if (!*p || *p == '.' || *p == '_' || *p == '-')
 		return false;
 	const char *at = strchr(p, '@');
 	size_t len = at ? (size_t)(at - p) : strlen(p);

@@ -105,9 +105,10 @@ char *script_provision(const struct claw_config *cfg, json_t **steps_out)
 	buf_adds(&s, step_hostname);
 	buf_adds(&s, step_clt);
 	buf_adds(&s, step_homebrew);
-	buf_adds(&s, "step_brew() {\n\tset -e\n\tbrew install \"$@\"\n}\n");
-	buf_adds(&s, "step_cask() {\n\tset -e\n\tbrew install --cask \"$@\"\n}\n");
-	buf_adds(&s, "step_npm() {\n\tset -e\n\tnpm install -g \"$@\"\n}\n");
+	/* "--": names are names, never options, whatever the config checked. */
+	buf_adds(&s, "step_brew() {\n\tset -e\n\tbrew install -- \"$@\"\n}\n");
+	buf_adds(&s, "step_cask() {\n\tset -e\n\tbrew install --cask -- \"$@\"\n}\n");
+	buf_adds(&s, "step_npm() {\n\tset -e\n\tnpm install -g -- \"$@\"\n}\n");
 	/* A custom command is the user's own code: handed to bash as one quoted argument, never spliced in. */
 	buf_adds(&s, "step_custom() {\n\tbash -c \"$1\"\n}\n");
 	buf_adds(&s, step_screensharing);
@@ -140,7 +141,9 @@ char *script_provision(const struct claw_config *cfg, json_t **steps_out)
 		free(q);
 	}
 	add_step(&calls, steps, "Screen Sharing", "step_screensharing");
-	add_step(&calls, steps, "SSH hardening (no password logins)", "step_harden_ssh");
+	/* ssh_password_login: true asks for what this step would take away. */
+	if (!cfg->access.ssh_password_login)
+		add_step(&calls, steps, "SSH hardening (no password logins)", "step_harden_ssh");
 
 	buf_addf(&s, "CLAW_TOTAL=%zu\n", json_array_size(steps));
 	buf_add(&s, calls.data, calls.len);

@@ -71,6 +71,30 @@ provision() { claw-provision -b dev --user root --port "$SSH_PORT" --timeout 5 "
 	assert_line --index 3 "reads stdin"
 }
 
+@test "names reach brew and npm after --, and one that starts with - is refused (78); ssh_password_login keeps passwords" {
+	printf 'tools:\n  homebrew: false\n  packages: [jq]\n  casks: [iterm2]\n  npm_global: [pnpm]\n' >"$B/claw.yml"
+	run claw-provision -b dev --print-script
+	assert_success
+	assert_line --partial 'brew install -- "$@"'
+	assert_line --partial 'brew install --cask -- "$@"'
+	assert_line --partial 'npm install -g -- "$@"'
+	assert_line "claw_step 6 'SSH hardening (no password logins)' step_harden_ssh"
+	for bad in '-g' '--registry=http://evil' '-x'; do
+		printf 'tools:\n  npm_global: ["%s"]\n' "$bad" >"$B/claw.yml"
+		run claw-provision -b dev --print-script
+		assert_failure 78
+		printf 'tools:\n  packages: ["%s"]\n' "$bad" >"$B/claw.yml"
+		run claw-provision -b dev --print-script
+		assert_failure 78
+	done
+	# Password logins asked for: provisioning does not turn them off again.
+	printf 'access:\n  ssh_password_login: true\ntools:\n  homebrew: false\n' >"$B/claw.yml"
+	run claw-provision -b dev --print-script
+	assert_success
+	run grep -c 'claw_step .* step_harden_ssh$' <<<"$output"
+	assert_output 0
+}
+
 @test "-v says each step as it starts, on stderr" {
 	run sh -c 'claw-provision -v -b dev --user root --port "$1" --timeout 5 2>err >/dev/null; cat err' _ "$SSH_PORT"
 	assert_line --regexp '^claw-provision: \[3/7\] reads stdin \([0-9]+s in\)$'
