@@ -428,10 +428,53 @@ static json_t *walk_map(struct walk *w, const yaml_node_t *n, const struct field
 
 /* ---- the document ---- */
 
+#define CONFIG_MAX_DEPTH 16
+
+static const unsigned char *event_anchor(const yaml_event_t *e)
+{
+	switch (e->type) {
+	case YAML_SCALAR_EVENT: return e->data.scalar.anchor;
+	case YAML_SEQUENCE_START_EVENT: return e->data.sequence_start.anchor;
+	case YAML_MAPPING_START_EVENT: return e->data.mapping_start.anchor;
+	default: return NULL;
+	}
+}
+
+/* Before libyaml builds the document: no anchor or alias (a few KB of aliases expand to
+ * gigabytes as the tree is walked) and no nesting past CONFIG_MAX_DEPTH (deep nesting takes
+ * libyaml's document loader minutes). The events stream, so a hostile file stops early. */
+static int check_shape(const struct walk *w, const char *text, size_t len)
+{
+	yaml_parser_t parser;
+	if (!yaml_parser_initialize(&parser))
+		return fail(EX_SOFTWARE, "cannot start the YAML parser");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	int depth = 0, rc = 0;
+	for (bool done = false; !done && rc == 0;) {
+		yaml_event_t e;
+		if (!yaml_parser_parse(&parser, &e))
+			break; /* the loader reports syntax errors, with their context */
+		char m[32];
+		snprintf(m, sizeof m, "%lu:%lu", (unsigned long)e.start_mark.line + 1, (unsigned long)e.start_mark.column + 1);
+		if (e.type == YAML_ALIAS_EVENT || event_anchor(&e))
+			rc = fail_at_mark(w->file, m, "YAML anchors and aliases ('&', '*') are not taken in claw.yml; write the value out");
+		else if ((e.type == YAML_SEQUENCE_START_EVENT || e.type == YAML_MAPPING_START_EVENT) && ++depth > CONFIG_MAX_DEPTH)
+			rc = fail_at_mark(w->file, m, "nested more than %d deep; claw.yml is never that deep", CONFIG_MAX_DEPTH);
+		else if (e.type == YAML_SEQUENCE_END_EVENT || e.type == YAML_MAPPING_END_EVENT)
+			depth--;
+		done = e.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&e);
+	}
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
 static int parse_document(struct walk *w, const char *text, size_t len, json_t **out)
 {
 	yaml_parser_t parser;
 	yaml_document_t doc;
+	if (check_shape(w, text, len) < 0)
+		return -1;
 	if (!yaml_parser_initialize(&parser))
 		return fail(EX_SOFTWARE, "cannot start the YAML parser");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);

@@ -393,3 +393,41 @@ $one"
 		assert_output "claw-config: an empty group: a ',' needs keys or @files on both sides"
 	done
 }
+
+@test "limits: no anchors or aliases, at most 16 deep, at most 1 MiB; refused at once, not after minutes or gigabytes" {
+	# 16 levels: the top, tools, custom, then 13 nested lists in a step are still read (and
+	# refused for their type, not their depth); 17 are refused for their depth.
+	python3 -c 'print("tools:\n  custom:\n    - " + "[" * 13 + "x" + "]" * 13)' >d16.yml
+	run claw-config -c d16.yml check
+	refute_output --partial "nested more than"
+	python3 -c 'print("tools:\n  custom:\n    - " + "[" * 14 + "x" + "]" * 14)' >d17.yml
+	run claw-config -c d17.yml check
+	assert_failure 78
+	assert_output "claw-config: d17.yml:3:20: nested more than 16 deep; claw.yml is never that deep"
+	python3 -c 'print("tools:\n  packages: " + "[" * 800000)' >deep.yml
+	run timeout 10 claw-config -c deep.yml check
+	assert_failure 78
+	assert_output --partial "nested more than 16 deep"
+	printf 'tools:\n  packages: &p [jq]\n  casks: *p\n' >alias.yml
+	run claw-config -c alias.yml check
+	assert_failure 78
+	assert_output "claw-config: alias.yml:2:13: YAML anchors and aliases ('&', '*') are not taken in claw.yml; write the value out"
+	# The billion laughs: nine levels of ten aliases each, under a key claw reads.
+	python3 - <<'PY'
+lines = ["tools:", "  custom:", "    - &a0 [x, x, x, x, x, x, x, x, x, x]"]
+for i in range(1, 9):
+    lines.append("    - &a%d [%s]" % (i, ", ".join(["*a%d" % (i - 1)] * 10)))
+open("laughs.yml", "w").write("\n".join(lines) + "\n")
+PY
+	run timeout 10 claw-config -c laughs.yml check
+	assert_failure 78
+	assert_output --partial "anchors and aliases"
+	python3 -c 's = "tools:\n  custom:\n"; open("big.yml", "w").write(s + "#" + "x" * (1048576 - len(s) - 2) + "\n")'
+	[ "$(stat -c %s big.yml)" = 1048576 ]
+	run claw-config -c big.yml check
+	assert_success
+	echo >>big.yml
+	run claw-config -c big.yml check
+	assert_failure 65
+	assert_output "claw-config: 'big.yml' is larger than 1048576 bytes"
+}
