@@ -131,6 +131,7 @@ json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval
 $output"
 	assert_line "ready: claw ssh e2e"
 	assert_line "  ip:       127.0.0.2"
+	assert_line "  screen:   claw vnc e2e  (vnc://$E2E_USER@127.0.0.2)"
 	# Every file claw-bundle(7) lists.
 	for f in claw.yml ipsw.json restore.ipsw disk.img aux.img config.json ssh/known_hosts ssh/id_ed25519 \
 		inject.json run/pid run/state run/ip run/console.log provision.sh provision.log provision.json \
@@ -156,6 +157,19 @@ $output"
 	assert_output "hello from the guest"
 	run claw ls e2e
 	assert_line --index 1 --regexp '^e2e +running +26\.6 +2 +4GB .* 127\.0\.0\.2$'
+}
+
+@test "claw vnc gives the screen's address; claw restart shuts the machine down and brings it back" {
+	run claw vnc e2e
+	assert_success
+	assert_output "vnc://$E2E_USER@127.0.0.2"
+	pid=$(cat "$B/run/pid")
+	run claw restart e2e
+	assert_success
+	assert_output 127.0.0.2
+	wait_for gone "$pid"
+	[ "$(cat "$B/run/pid")" != "$pid" ]
+	[ "$(cat "$B/run/state")" = running ]
 }
 
 @test "a second claw create does nothing" {

@@ -120,3 +120,32 @@ vm() { # NAME [config.json body] -> a bundle under CLAW_HOME
 	assert_failure 65
 	assert_output --partial "claw-ls: '$CLAW_HOME/VMs/broken.clawbundle/config.json' is not valid JSON"
 }
+
+@test "claw vnc: the screen's URL (the user, never a password; an IPv6 address in brackets); not running is 75" {
+	d=$(vm dev '{"cpuCount": 2, "os": {"version": "15.2"}}')
+	printf 'access:\n  username: dev\n  vnc_password: s3cr3t\n' >"$d/claw.yml"
+	run claw vnc dev
+	assert_failure 75
+	assert_output "claw: 'dev' is not running, or has no address yet; claw start dev"
+	pretend_running "$d"
+	echo 192.168.64.7 >"$d/run/ip"
+	run claw vnc dev
+	assert_success
+	assert_output "vnc://dev@192.168.64.7"
+	echo fd00::7 >"$d/run/ip"
+	run claw vnc dev
+	assert_output "vnc://dev@[fd00::7]"
+	# Not an address: never put in a URL, nor handed to open(1).
+	echo '-a Terminal' >"$d/run/ip"
+	run claw vnc dev
+	kill $!
+	assert_failure 75
+	run claw vnc
+	assert_failure 64
+	assert_output "claw: usage: claw vnc NAME"
+	run claw restart
+	assert_failure 64
+	run claw restart dev --now
+	assert_failure 64
+	assert_output "claw: restart: unknown option '--now'"
+}
