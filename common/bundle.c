@@ -3,6 +3,7 @@
 #include "atomic.h"
 #include "log.h"
 #include "run.h"
+#include "snapshot.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -173,6 +174,25 @@ static int claim_dir(int dirfd, const char *arg, const char *path, bool create)
 		    BUNDLE_MARKER);
 }
 
+/* A rollback killed after its journal was written is finished before anyone reads the
+ * bundle (under its lock, which the killed process no longer holds). */
+static int finish_rollback(int dirfd, const char *path)
+{
+	if (!has_regular(dirfd, SNAPSHOT_JOURNAL))
+		return 0;
+	int lock = openat(dirfd, BUNDLE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (lock < 0)
+		return fail_sys(EX_IOERR, "cannot lock '%s' to finish its rollback", path);
+	int rc = 0;
+	while (flock(lock, LOCK_EX) < 0 && rc == 0)
+		if (errno != EINTR)
+			rc = fail_sys(EX_IOERR, "cannot lock '%s'", path);
+	if (rc == 0)
+		rc = snapshot_finish(dirfd, path);
+	close(lock);
+	return rc;
+}
+
 int bundle_open(const char *arg, int flags, struct bundle **out)
 {
 	bool create = flags & BUNDLE_CREATE;
@@ -199,7 +219,7 @@ int bundle_open(const char *arg, int flags, struct bundle **out)
 		free(path);
 		return -1;
 	}
-	if (claim_dir(fd, arg, path, create) < 0) {
+	if (claim_dir(fd, arg, path, create) < 0 || finish_rollback(fd, path) < 0) {
 		close(fd);
 		free(path);
 		return -1;
@@ -506,7 +526,7 @@ static const char *const layout[] = {
 	BUNDLE_VMCONFIG,     BUNDLE_SSH_DIR,     BUNDLE_INJECT_JSON,   BUNDLE_RUN_DIR,       BUNDLE_BOOT_LOG,
 	BUNDLE_SAVED_STATE,  BUNDLE_SAVED_STATE ".part", BUNDLE_PROVISION_SH, BUNDLE_PROVISION_LOG,
 	BUNDLE_PROVISION_JSON, BUNDLE_MANIFEST, BUNDLE_STAMPS_DIR,  BUNDLE_SNAPSHOTS_DIR, BUNDLE_IMAGE_JSON,
-	BUNDLE_LOCK,
+	BUNDLE_LOCK,         SNAPSHOT_JOURNAL,   SNAPSHOT_STAGING,
 };
 
 /* An atomic write's temporary file: ".NAME.PID.N" for a NAME of the layout. */
@@ -550,6 +570,14 @@ static int remove_tree_at(int parent, const char *name, dev_t dev, const char *w
 		rc = fail_sys(EX_IOERR, "cannot remove '%s'", sub);
 	free(sub);
 	return rc;
+}
+
+int bundle_remove_tree_at(int parent, const char *name, const char *where)
+{
+	struct stat st;
+	if (fstat(parent, &st) < 0)
+		return fail_sys(EX_IOERR, "cannot read '%s'", where);
+	return remove_tree_at(parent, name, st.st_dev, where);
 }
 
 static bool same_file(const struct stat *st, const char *path)

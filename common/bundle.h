@@ -91,6 +91,10 @@ int bundle_symlink(struct bundle *b, const char *name, const char *target);
  * (EX_DATAERR). */
 int bundle_destroy(const char *name_or_path, char **kept);
 
+/* Remove parent/name and all it holds, never following a symbolic link nor leaving
+ * parent's file system; a missing one is no error. where names parent in messages. */
+int bundle_remove_tree_at(int parent, const char *name, const char *where);
+
 /* Give one file of the bundle ("." for the bundle itself) to uid:gid (a symbolic link
  * itself, never followed; a missing file is no error). */
 int bundle_chown(const struct bundle *b, const char *name, uid_t uid, gid_t gid);

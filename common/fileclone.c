@@ -1,0 +1,162 @@
+/* fileclone: shared blocks where the file system has them, else a sparse copy. */
+#include "fileclone.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#if defined(__APPLE__)
+#include <sys/clonefile.h>
+#elif defined(__linux__)
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#endif
+
+#define COPY_CHUNK (8u << 20)
+
+int64_t fileclone_allocated(int dirfd, const char *name)
+{
+	struct stat st;
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? (int64_t)st.st_blocks * 512 : 0;
+}
+
+#if defined(__APPLE__)
+/* APFS makes the clone itself, with src's mode; 1 when the volume cannot. */
+static int clone_whole(int srcdir, const char *src, int dstdir, const char *dst, int srcfd, int *dstfd)
+{
+	(void)srcfd;
+	if (clonefileat(srcdir, src, dstdir, dst, CLONE_NOFOLLOW) < 0)
+		return errno == ENOTSUP || errno == EXDEV ? 1 : -1;
+	*dstfd = openat(dstdir, dst, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	return *dstfd < 0 ? -1 : 0;
+}
+#else
+/* A new file that shares src's blocks (FICLONE), or is left empty for a copy; 1 then. */
+static int clone_whole(int srcdir, const char *src, int dstdir, const char *dst, int srcfd, int *dstfd)
+{
+	(void)srcdir, (void)src;
+	struct stat st;
+	if (fstat(srcfd, &st) < 0)
+		return -1;
+	*dstfd = openat(dstdir, dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777);
+	if (*dstfd < 0)
+		return -1;
+#ifdef FICLONE
+	if (ioctl(*dstfd, FICLONE, srcfd) == 0)
+		return 0;
+#endif
+	return 1;
+}
+#endif
+
+/* Through our memory: what any system can do. */
+static ssize_t copy_through(int in, int out, int64_t off, size_t len)
+{
+	static char buf[1 << 20];
+	size_t n = len < sizeof buf ? len : sizeof buf;
+	ssize_t r = pread(in, buf, n, (off_t)off);
+	if (r <= 0)
+		return r;
+	return pwrite_all(out, buf, (size_t)r, off) < 0 ? -1 : r;
+}
+
+#if defined(__linux__)
+/* In the kernel where it can (not across file systems on older kernels, nor on some). */
+static ssize_t copy_range(int in, int out, int64_t off, size_t len)
+{
+	static bool unable;
+	if (!unable) {
+		off_t ioff = (off_t)off, ooff = (off_t)off;
+		ssize_t n = copy_file_range(in, &ioff, out, &ooff, len, 0);
+		if (n >= 0 || (errno != EXDEV && errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL))
+			return n;
+		unable = true;
+	}
+	return copy_through(in, out, off, len);
+}
+#else
+static ssize_t copy_range(int in, int out, int64_t off, size_t len)
+{
+	return copy_through(in, out, off, len);
+}
+#endif
+
+/* Only the data: holes stay holes, so a 64 GiB disk holding 2 GiB copies 2 GiB. */
+static int copy_sparse(int in, int out, const char *where)
+{
+	struct stat st;
+	if (fstat(in, &st) < 0 || ftruncate(out, st.st_size) < 0)
+		return fail_sys(EX_IOERR, "cannot size '%s'", where);
+	int64_t off = 0, size = st.st_size;
+	while (off < size) {
+		off_t data = lseek(in, (off_t)off, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break; /* only a hole is left */
+		if (data < 0)
+			return fail_sys(EX_IOERR, "cannot read '%s'", where);
+		off_t hole = lseek(in, data, SEEK_HOLE);
+		if (hole < 0)
+			return fail_sys(EX_IOERR, "cannot read '%s'", where);
+		for (off = data; off < hole;) {
+			size_t want = (size_t)(hole - off) < COPY_CHUNK ? (size_t)(hole - off) : COPY_CHUNK;
+			ssize_t n = copy_range(in, out, off, want);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return fail_sys(n == 0 ? EX_IOERR : errno == ENOSPC ? EX_CANTCREAT : EX_IOERR, "cannot write '%s'", where);
+			off += n;
+		}
+	}
+	return 0;
+}
+
+/* A copy that cannot fit is refused before it fills the disk. */
+static int check_room(int dstdir, int64_t need, const char *where)
+{
+	struct statvfs sv;
+	if (fstatvfs(dstdir, &sv) < 0)
+		return 0; /* cannot tell: the write will say */
+	int64_t room = (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
+	if (room < need)
+		return fail(EX_CANTCREAT, "not enough room for '%s': it needs %lld MB, %lld MB are free", where,
+			    (long long)(need >> 20), (long long)(room >> 20));
+	return 0;
+}
+
+int fileclone_at(int srcdir, const char *src, int dstdir, const char *dst, const char *where, bool *shared)
+{
+	*shared = false;
+	int in = openat(srcdir, src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), out = -1;
+	if (in < 0)
+		return fail_sys(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot read the file for '%s'", where);
+	int rc = clone_whole(srcdir, src, dstdir, dst, in, &out);
+	if (rc < 0) {
+		rc = fail_sys(errno == EEXIST ? EX_CANTCREAT : EX_IOERR, "cannot create '%s'", where);
+	} else if (rc == 0) {
+		*shared = true;
+	} else {
+		if (out < 0)
+			out = openat(dstdir, dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		struct stat st;
+		rc = out < 0 ? fail_sys(EX_CANTCREAT, "cannot create '%s'", where) : fstat(in, &st) < 0 ? -1 : 0;
+		if (rc == 0)
+			rc = check_room(dstdir, (int64_t)st.st_blocks * 512, where);
+		if (rc == 0)
+			rc = copy_sparse(in, out, where);
+		if (rc == 0 && fchmod(out, st.st_mode & 07777) < 0)
+			rc = fail_sys(EX_IOERR, "cannot set the mode of '%s'", where);
+	}
+	if (rc == 0 && fsync_full(out) < 0)
+		rc = fail_sys(EX_IOERR, "cannot sync '%s'", where);
+	if (out >= 0 && close(out) < 0 && rc == 0)
+		rc = fail_sys(EX_IOERR, "cannot write '%s'", where);
+	if (rc < 0 && out >= 0)
+		unlinkat(dstdir, dst, 0);
+	close(in);
+	return rc;
+}

@@ -1,0 +1,458 @@
+/* snapshot: take, list, roll back to and remove snapshots/TAG/ in a bundle. */
+#include "snapshot.h"
+#include "atomic.h"
+#include "bundle.h"
+#include "fileclone.h"
+#include "log.h"
+#include "run.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A machine's state: what a snapshot holds, and what a rollback replaces or removes. The
+ * stamps in .stamps/ belong to it too, whichever there are. */
+static const char *const state_files[] = {
+	BUNDLE_DISK,	   BUNDLE_AUX,		BUNDLE_VMCONFIG,      BUNDLE_SAVED_STATE, BUNDLE_IPSW_JSON, BUNDLE_INJECT_JSON,
+	BUNDLE_KNOWN_HOSTS, BUNDLE_PROVISION_SH, BUNDLE_PROVISION_LOG, BUNDLE_PROVISION_JSON, BUNDLE_MANIFEST,
+};
+#define NSTATE (sizeof state_files / sizeof *state_files)
+
+bool snapshot_tag_ok(const char *tag)
+{
+	return bundle_name_ok(tag);
+}
+
+static bool is_regular_at(int dirfd, const char *name)
+{
+	struct stat st;
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
+static int open_dir_at(int dirfd, const char *name)
+{
+	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* The regular files in dirfd/sub (the stamps), each "sub/NAME". */
+static json_t *files_in(int dirfd, const char *sub)
+{
+	json_t *names = json_array();
+	int fd = open_dir_at(dirfd, sub);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return names;
+	}
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue; /* a stamp's temporary, or . and .. */
+		char *rel = xasprintf("%s/%s", sub, e->d_name);
+		if (is_regular_at(dirfd, rel))
+			json_array_append_new(names, json_string(rel));
+		free(rel);
+	}
+	closedir(d);
+	return names;
+}
+
+/* What of the state dirfd holds, as paths relative to it. */
+static json_t *state_in(int dirfd)
+{
+	json_t *names = json_array();
+	for (size_t i = 0; i < NSTATE; i++)
+		if (is_regular_at(dirfd, state_files[i]))
+			json_array_append_new(names, json_string(state_files[i]));
+	json_t *stamps = files_in(dirfd, BUNDLE_STAMPS_DIR);
+	json_array_extend(names, stamps);
+	json_decref(stamps);
+	return names;
+}
+
+static int mkdir_at(int dirfd, const char *name, const char *where)
+{
+	if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
+		return fail_sys(EX_CANTCREAT, "cannot create '%s/%s'", where, name);
+	return 0;
+}
+
+static int sync_at(int dirfd, const char *name)
+{
+	int fd = open_dir_at(dirfd, name);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	int rc = fsync(fd) < 0 && errno != EINVAL ? -1 : 0;
+	close(fd);
+	return rc;
+}
+
+/* Copy each relative path from one folder to another, its subfolder made first. */
+static int copy_files(int from, int to, json_t *names, const char *where)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(names, i, v) {
+		const char *rel = json_string_value(v);
+		const char *slash = strchr(rel, '/');
+		if (slash) {
+			char *sub = xstrndup(rel, (size_t)(slash - rel));
+			int rc = mkdir_at(to, sub, where);
+			free(sub);
+			if (rc < 0)
+				return -1;
+		}
+		char *what = xasprintf("%s/%s", where, rel);
+		bool shared;
+		int rc = fileclone_at(from, rel, to, rel, what, &shared);
+		free(what);
+		if (rc < 0)
+			return -1;
+	}
+	if (sync_at(to, "ssh") < 0 || sync_at(to, BUNDLE_STAMPS_DIR) < 0 || fsync(to) < 0)
+		return fail_sys(EX_IOERR, "cannot sync '%s'", where);
+	return 0;
+}
+
+static int check_stopped(struct bundle *b)
+{
+	pid_t pid;
+	int running = run_alive(b, &pid);
+	if (running < 0)
+		return -1;
+	if (running)
+		return fail(EX_TEMPFAIL, "'%s' is running (pid %ld); stop or suspend it first", bundle_name(b), (long)pid);
+	return 0;
+}
+
+/* Leftovers of a killed take or remove: dot-folders under snapshots/ (we hold the lock). */
+static void sweep(int snaps, const char *where)
+{
+	int fd = dup(snaps);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rewinddir(d); /* a dup shares its offset with the descriptor it came from */
+	for (struct dirent *e; (e = readdir(d));)
+		if (e->d_name[0] == '.' && strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			bundle_remove_tree_at(snaps, e->d_name, where);
+	closedir(d);
+}
+
+static char *snaps_path(const struct bundle *b)
+{
+	return bundle_file(b, BUNDLE_SNAPSHOTS_DIR);
+}
+
+static int open_snaps(struct bundle *b, bool create)
+{
+	if (create && bundle_mkdir(b, BUNDLE_SNAPSHOTS_DIR, 0700) < 0)
+		return -1;
+	int fd = open_dir_at(bundle_dirfd(b), BUNDLE_SNAPSHOTS_DIR);
+	if (fd < 0 && (create || errno != ENOENT))
+		return fail_sys(EX_IOERR, "cannot open '%s/%s'", bundle_path(b), BUNDLE_SNAPSHOTS_DIR);
+	return fd;
+}
+
+static char *default_tag(void)
+{
+	char tag[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(tag, sizeof tag, "%Y%m%d-%H%M%S", &tm);
+	return xstrdup(tag);
+}
+
+static int write_meta(int dirfd, const char *where, const char *tag, const char *state, json_t *files)
+{
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_t *meta = json_pack("{s:s, s:s, s:s, s:O}", "tag", tag, "created", when, "state", state, "files", files);
+	char *text = json_dumps(meta, JSON_INDENT(2));
+	json_decref(meta);
+	int rc = atomic_write_at(dirfd, where, SNAPSHOT_META, text, strlen(text), 0600);
+	free(text);
+	return rc;
+}
+
+int snapshot_take(struct bundle *b, const char *tag_arg, char **made)
+{
+	*made = NULL;
+	char *tag = tag_arg ? xstrdup(tag_arg) : default_tag();
+	if (!snapshot_tag_ok(tag)) {
+		int rc = fail(EX_USAGE, "'%s' is not a snapshot tag (letters, digits, '.', '_', '-')", tag);
+		free(tag);
+		return rc;
+	}
+	if (check_stopped(b) < 0 || (!bundle_has(b, BUNDLE_VMCONFIG) &&
+				      fail(EX_NOINPUT, "'%s' is not restored yet: nothing to snapshot", bundle_name(b)) < 0)) {
+		free(tag);
+		return -1;
+	}
+	char *where = snaps_path(b);
+	int snaps = open_snaps(b, true), tmp = -1, rc = snaps < 0 ? -1 : 0;
+	char *tmpname = xasprintf(".%s.%ld", tag, (long)getpid());
+	struct stat st;
+	if (rc == 0) {
+		sweep(snaps, where);
+		if (fstatat(snaps, tag, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			rc = fail(EX_CANTCREAT, "'%s' already has a snapshot '%s'", bundle_name(b), tag);
+	}
+	if (rc == 0 && (rc = mkdir_at(snaps, tmpname, where)) == 0 && (tmp = open_dir_at(snaps, tmpname)) < 0)
+		rc = fail_sys(EX_IOERR, "cannot open '%s/%s'", where, tmpname);
+	json_t *files = state_in(bundle_dirfd(b));
+	const char *state = bundle_has(b, BUNDLE_SAVED_STATE) ? "suspended" : "stopped";
+	char *named = xasprintf("%s/%s", where, tag);
+	if (rc == 0)
+		rc = copy_files(bundle_dirfd(b), tmp, files, named);
+	free(named);
+	if (rc == 0)
+		rc = write_meta(tmp, where, tag, state, files);
+	/* Finished, it gets its name at once: a killed take leaves only a dot-folder to sweep. */
+	if (rc == 0 && (renameat(snaps, tmpname, snaps, tag) < 0 || fsync(snaps) < 0))
+		rc = fail_sys(EX_IOERR, "cannot name the snapshot '%s/%s'", where, tag);
+	if (rc < 0 && snaps >= 0)
+		bundle_remove_tree_at(snaps, tmpname, where);
+	json_decref(files);
+	if (tmp >= 0)
+		close(tmp);
+	if (snaps >= 0)
+		close(snaps);
+	free(tmpname);
+	free(where);
+	if (rc == 0)
+		*made = tag;
+	else
+		free(tag);
+	return rc;
+}
+
+static int by_created(const void *a, const void *b)
+{
+	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	int c = strcmp(json_string_value(json_object_get(x, "created")), json_string_value(json_object_get(y, "created")));
+	return c ? c : strcmp(json_string_value(json_object_get(x, "tag")), json_string_value(json_object_get(y, "tag")));
+}
+
+static json_t *describe(int snaps, const char *tag)
+{
+	int fd = open_dir_at(snaps, tag);
+	if (fd < 0)
+		return NULL;
+	json_error_t je;
+	int mfd = openat(fd, SNAPSHOT_META, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	json_t *meta = mfd >= 0 ? json_loadfd(mfd, 0, &je) : NULL;
+	if (mfd >= 0)
+		close(mfd);
+	json_t *row = NULL;
+	if (json_is_object(meta) && json_is_string(json_object_get(meta, "created"))) {
+		int64_t bytes = 0;
+		size_t i;
+		json_t *v;
+		json_array_foreach(json_object_get(meta, "files"), i, v)
+			if (json_is_string(v))
+				bytes += fileclone_allocated(fd, json_string_value(v));
+		row = json_pack("{s:s, s:O, s:O, s:I}", "tag", tag, "created", json_object_get(meta, "created"), "state",
+				json_object_get(meta, "state"), "bytes", (json_int_t)bytes);
+	}
+	json_decref(meta);
+	close(fd);
+	return row;
+}
+
+int snapshot_list(struct bundle *b, json_t **out)
+{
+	json_t *rows = json_array();
+	*out = rows;
+	int snaps = open_snaps(b, false);
+	if (snaps < 0)
+		return errno == ENOENT ? 0 : -1;
+	char *where = snaps_path(b);
+	sweep(snaps, where);
+	free(where);
+	DIR *d = fdopendir(snaps);
+	if (!d) {
+		close(snaps);
+		return fail_sys(EX_IOERR, "cannot read '%s/%s'", bundle_path(b), BUNDLE_SNAPSHOTS_DIR);
+	}
+	size_t n = 0, cap = 0;
+	json_t **all = NULL;
+	rewinddir(d);
+	for (struct dirent *e; (e = readdir(d));) {
+		json_t *row = e->d_name[0] == '.' ? NULL : describe(dirfd(d), e->d_name);
+		if (!row)
+			continue;
+		if (n == cap)
+			all = xrealloc(all, (cap = cap ? 2 * cap : 8) * sizeof *all);
+		all[n++] = row;
+	}
+	closedir(d);
+	qsort(all, n, sizeof *all, by_created);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(rows, all[i]);
+	free(all);
+	return 0;
+}
+
+/* ---- rollback: staged, journaled, then moved in --------------------------------- */
+
+static int ensure_parent(int dirfd, const char *rel, const char *where)
+{
+	const char *slash = strchr(rel, '/');
+	if (!slash)
+		return 0;
+	char *sub = xstrndup(rel, (size_t)(slash - rel));
+	int rc = mkdir_at(dirfd, sub, where);
+	free(sub);
+	return rc;
+}
+
+/* Move every staged file into place and remove what the snapshot lacks: each step is a
+ * rename or an unlink that a second run finds done, so a killed run is finished by the next. */
+static int replay(int dirfd, const char *path, json_t *journal)
+{
+	int staging = open_dir_at(dirfd, SNAPSHOT_STAGING);
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(journal, "restore"), i, v) {
+		const char *rel = json_string_value(v);
+		if (!rel || ensure_parent(dirfd, rel, path) < 0)
+			continue;
+		if (staging >= 0 && renameat(staging, rel, dirfd, rel) < 0 && errno != ENOENT) {
+			close(staging);
+			return fail_sys(EX_IOERR, "cannot move '%s' into '%s'", rel, path);
+		}
+	}
+	json_array_foreach(json_object_get(journal, "remove"), i, v) {
+		const char *rel = json_string_value(v);
+		if (rel && unlinkat(dirfd, rel, 0) < 0 && errno != ENOENT) {
+			if (staging >= 0)
+				close(staging);
+			return fail_sys(EX_IOERR, "cannot remove '%s/%s'", path, rel);
+		}
+	}
+	if (staging >= 0)
+		close(staging);
+	if (sync_at(dirfd, "ssh") < 0 || sync_at(dirfd, BUNDLE_STAMPS_DIR) < 0 || fsync(dirfd) < 0)
+		return fail_sys(EX_IOERR, "cannot sync '%s'", path);
+	/* Done: the journal goes last, then what is left of the staging folder. */
+	if (unlinkat(dirfd, SNAPSHOT_JOURNAL, 0) < 0 && errno != ENOENT)
+		return fail_sys(EX_IOERR, "cannot remove '%s/%s'", path, SNAPSHOT_JOURNAL);
+	fsync(dirfd);
+	return bundle_remove_tree_at(dirfd, SNAPSHOT_STAGING, path);
+}
+
+int snapshot_finish(int dirfd, const char *path)
+{
+	int fd = openat(dirfd, SNAPSHOT_JOURNAL, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : fail_sys(EX_IOERR, "cannot read '%s/%s'", path, SNAPSHOT_JOURNAL);
+	json_error_t je;
+	json_t *journal = json_loadfd(fd, 0, &je);
+	close(fd);
+	if (!json_is_object(journal)) {
+		json_decref(journal);
+		return fail(EX_DATAERR, "'%s/%s' is not a rollback journal; remove it by hand", path, SNAPSHOT_JOURNAL);
+	}
+	int rc = replay(dirfd, path, journal);
+	json_decref(journal);
+	return rc;
+}
+
+int snapshot_rollback(struct bundle *b, const char *tag)
+{
+	if (!snapshot_tag_ok(tag))
+		return fail(EX_USAGE, "'%s' is not a snapshot tag (letters, digits, '.', '_', '-')", tag);
+	if (check_stopped(b) < 0)
+		return -1;
+	int dirfd = bundle_dirfd(b), snaps = open_snaps(b, false), from = -1, staging = -1, rc = 0;
+	if (snaps >= 0)
+		from = open_dir_at(snaps, tag);
+	json_t *meta = NULL, *live = NULL, *journal = NULL;
+	json_error_t je;
+	int mfd = from >= 0 ? openat(from, SNAPSHOT_META, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+	if (mfd >= 0) {
+		meta = json_loadfd(mfd, 0, &je);
+		close(mfd);
+	}
+	json_t *files = json_object_get(meta, "files");
+	if (!json_is_array(files))
+		rc = fail(EX_NOINPUT, "'%s' has no snapshot '%s' (claw snapshot --list %s)", bundle_name(b), tag, bundle_name(b));
+	/* A staging folder without a journal is a rollback killed before it began: start over. */
+	if (rc == 0 && (rc = bundle_remove_tree_at(dirfd, SNAPSHOT_STAGING, bundle_path(b))) == 0 &&
+	    (rc = mkdir_at(dirfd, SNAPSHOT_STAGING, bundle_path(b))) == 0 && (staging = open_dir_at(dirfd, SNAPSHOT_STAGING)) < 0)
+		rc = fail_sys(EX_IOERR, "cannot open '%s/%s'", bundle_path(b), SNAPSHOT_STAGING);
+	char *where = bundle_file(b, SNAPSHOT_STAGING);
+	if (rc == 0)
+		rc = copy_files(from, staging, files, where);
+	if (rc == 0) {
+		/* What the machine has now and the snapshot lacks goes: a saved state, later stamps. */
+		live = state_in(dirfd);
+		json_t *gone = json_array();
+		size_t i, j;
+		json_t *v, *w;
+		json_array_foreach(live, i, v) {
+			bool kept = false;
+			json_array_foreach(files, j, w)
+				kept = kept || json_equal(v, w);
+			if (!kept)
+				json_array_append(gone, v);
+		}
+		journal = json_pack("{s:s, s:O, s:o}", "tag", tag, "restore", files, "remove", gone);
+		char *text = json_dumps(journal, JSON_INDENT(2));
+		/* The moment of commitment: from here on every command that opens the bundle finishes it. */
+		rc = atomic_write_at(dirfd, bundle_path(b), SNAPSHOT_JOURNAL, text, strlen(text), 0600);
+		free(text);
+	}
+	if (rc == 0)
+		rc = replay(dirfd, bundle_path(b), journal);
+	else if (staging >= 0)
+		bundle_remove_tree_at(dirfd, SNAPSHOT_STAGING, bundle_path(b));
+	free(where);
+	json_decref(journal);
+	json_decref(live);
+	json_decref(meta);
+	if (staging >= 0)
+		close(staging);
+	if (from >= 0)
+		close(from);
+	if (snaps >= 0)
+		close(snaps);
+	return rc;
+}
+
+int snapshot_remove(struct bundle *b, const char *tag)
+{
+	if (!snapshot_tag_ok(tag))
+		return fail(EX_USAGE, "'%s' is not a snapshot tag (letters, digits, '.', '_', '-')", tag);
+	int snaps = open_snaps(b, false);
+	struct stat st;
+	if (snaps < 0 || fstatat(snaps, tag, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) {
+		if (snaps >= 0)
+			close(snaps);
+		return fail(EX_NOINPUT, "'%s' has no snapshot '%s'", bundle_name(b), tag);
+	}
+	char *where = snaps_path(b), *doomed = xasprintf(".%s.rm.%ld", tag, (long)getpid());
+	/* Gone from the list at once; the folder's removal can be killed and swept later. */
+	int rc = renameat(snaps, tag, snaps, doomed) < 0 || fsync(snaps) < 0
+			 ? fail_sys(EX_IOERR, "cannot remove '%s/%s'", where, tag)
+			 : bundle_remove_tree_at(snaps, doomed, where);
+	free(doomed);
+	free(where);
+	close(snaps);
+	return rc;
+}

@@ -1,0 +1,211 @@
+#!/usr/bin/env bats
+# claw snapshot and claw rollback: a machine's state kept under snapshots/TAG and put back, holes
+# kept, refused while it runs, and never half done: a snapshot or rollback killed at any moment
+# leaves the old state or the new one (the next command that opens the bundle finishes a
+# rollback past its journal). claw-restore is the fake's build (its disk is a sparse file).
+
+load helpers/common
+load helpers/vm
+
+setup() {
+	common_setup
+	vm_setup
+	# The driver finds its stages beside itself: the suite's, with the fake's restore and boot.
+	mkdir -p bin
+	for f in "$CLAW_BIN"/claw*; do ln -sf "$f" bin/; done
+	ln -sf "$CLAW_FAKE_BIN/claw-restore" "$CLAW_FAKE_BIN/claw-boot" bin/
+	export PATH=$BATS_TEST_TMPDIR/bin:$PATH
+	printf 'vm:\n  disk: 1GB\n' >claw.yml
+	fake_ipsw fake.ipsw version=15.2 build=24C101
+	claw-restore -b dev -c claw.yml --ipsw fake.ipsw
+	B=$CLAW_HOME/VMs/dev.clawbundle
+	# Some data in the sparse disk, and the records of a machine made up to verify.
+	put_data 7 "first"
+	mkdir -p "$B/.stamps" "$B/ssh"
+	for s in resolve fetch restore inject provision verify; do echo "$s-1" >"$B/.stamps/$s"; done
+	echo '{"files": []}' >"$B/inject.json"
+	echo '{"steps": []}' >"$B/provision.json"
+	echo '{"tools": [1]}' >"$B/manifest.json"
+	echo 'host keys 1' >"$B/ssh/known_hosts"
+}
+
+# put_data MB TEXT: TEXT written at MB megabytes into the disk, the rest left as it is.
+put_data() {
+	printf '%s' "$2" | dd of="$B/disk.img" bs=1M seek="$1" conv=notrunc status=none
+}
+
+# The machine's state as a rollback must leave it: every state file and stamp with its digest.
+state() {
+	(cd "$B" && for f in disk.img aux.img config.json state.vzvmsave ipsw.json inject.json provision.json \
+		provision.sh provision.log manifest.json ssh/known_hosts .stamps/*; do
+		[ -f "$f" ] && printf '%s %s\n' "$f" "$(sha256sum <"$f" | cut -c1-16)"
+	done)
+}
+
+@test "a snapshot keeps the state, a rollback puts it back: later records and stamps go, holes stay holes" {
+	run claw snapshot dev clean
+	assert_success
+	assert_output clean
+	before=$(state)
+	# The machine moves on: new data, a verify that found something else, a saved state.
+	put_data 300 "second"
+	echo '{"tools": [2]}' >"$B/manifest.json"
+	echo 'verify-2' >"$B/.stamps/verify"
+	rm "$B/.stamps/provision"
+	echo saved >"$B/state.vzvmsave"
+	echo 'a later stage' >"$B/.stamps/boot"
+	[ "$(state)" != "$before" ]
+	run claw rollback dev clean
+	assert_success
+	[ "$(state)" = "$before" ]
+	[ ! -e "$B/state.vzvmsave" ]
+	[ ! -e "$B/.stamps/boot" ]
+	# 1 GB of disk holding two megabytes of data: the copies hold the data, not the size.
+	[ "$(stat -c %s "$B/snapshots/clean/disk.img")" = "$(stat -c %s "$B/disk.img")" ]
+	[ "$(du -k "$B/snapshots/clean/disk.img" | cut -f1)" -lt 4096 ]
+	[ "$(du -k "$B/disk.img" | cut -f1)" -lt 4096 ]
+	# The snapshot itself is untouched by the rollback, and can be rolled back to again.
+	put_data 7 "third"
+	run claw rollback dev clean
+	assert_success
+	[ "$(state)" = "$before" ]
+}
+
+@test "--list, --json and --rm; the default tag is the time; a suspended machine's saved state is kept with it" {
+	echo saved >"$B/state.vzvmsave"
+	run claw snapshot dev
+	assert_success
+	assert_output --regexp '^[0-9]{8}-[0-9]{6}$'
+	auto=$output
+	rm "$B/state.vzvmsave"
+	run claw snapshot dev stopped.1
+	assert_success
+	run claw snapshot --list dev
+	assert_success
+	assert_line --index 0 --regexp '^TAG +CREATED +STATE +SIZE$'
+	assert_line --index 1 --regexp "^$auto +[0-9-]+T[0-9:]+Z +suspended +[0-9.]+[KM]B$"
+	assert_line --index 2 --regexp '^stopped\.1 +.* stopped '
+	run claw snapshot --list dev --json
+	run python3 -c 'import json,sys; print([(s["tag"] == sys.argv[1], s["state"], s["bytes"] > 0) for s in json.load(sys.stdin)])' "$auto" <<<"$output"
+	assert_output "[(True, 'suspended', True), (False, 'stopped', True)]"
+	run claw rollback dev "$auto"
+	assert_success
+	[ "$(cat "$B/state.vzvmsave")" = saved ]
+	run claw snapshot --rm dev "$auto"
+	assert_success
+	run claw snapshot --list dev
+	refute_output --partial "$auto"
+	run claw snapshot --rm dev "$auto"
+	assert_failure 66
+	assert_output "claw-bundle: 'dev' has no snapshot '$auto'"
+}
+
+@test "bad input: a running machine (75), a missing tag (66), a tag twice (73), a bad tag (64), not restored (66)" {
+	pretend_running "$B"
+	run claw snapshot dev x
+	assert_failure 75
+	assert_output --regexp "^claw-bundle: 'dev' is running \(pid [0-9]+\); stop or suspend it first$"
+	kill $!
+	wait || true
+	run claw snapshot dev x
+	assert_success
+	pretend_running "$B"
+	run claw rollback dev x
+	kill $!
+	assert_failure 75
+	run claw rollback dev nope
+	assert_failure 66
+	assert_output "claw-bundle: 'dev' has no snapshot 'nope' (claw snapshot --list dev)"
+	run claw snapshot dev x
+	assert_failure 73
+	assert_output "claw-bundle: 'dev' already has a snapshot 'x'"
+	for bad in '../x' '.hidden' 'a b' "\$(touch pwned)"; do
+		run claw snapshot dev "$bad"
+		assert_failure 64
+	done
+	[ ! -e pwned ]
+	run claw snapshot dev x y
+	assert_failure 64
+	make_bundle "$CLAW_HOME/VMs/bare.clawbundle"
+	run claw snapshot bare
+	assert_failure 66
+	assert_output "claw-bundle: 'bare' is not restored yet: nothing to snapshot"
+	run claw snapshot --list --rm dev
+	assert_failure 64
+}
+
+@test "a snapshot that cannot fit is refused before it fills the disk, and leaves nothing" {
+	unshare -m --propagation private true 2>/dev/null || skip "cannot make a private mount namespace here"
+	head -c $((20 << 20)) /dev/urandom | dd of="$B/disk.img" bs=1M seek=50 conv=notrunc status=none
+	run unshare -m --propagation private sh -c '
+		mount -t tmpfs -o size=16m tmpfs "$1/snapshots" 2>/dev/null || { mkdir -p "$1/snapshots" && mount -t tmpfs -o size=16m tmpfs "$1/snapshots"; } || exit 99
+		claw snapshot dev big; rc=$?
+		find "$1/snapshots" -mindepth 1 | wc -l
+		exit $rc' _ "$B"
+	assert_failure 73
+	assert_line --regexp "^claw-bundle: not enough room for '.*/snapshots/big/disk.img': it needs [0-9]+ MB, [0-9]+ MB are free$"
+	assert_line 0
+}
+
+@test "a clone leaves the source's snapshots behind unless --snapshots" {
+	claw snapshot dev kept >/dev/null
+	run claw clone dev plain
+	assert_success
+	[ ! -e "$CLAW_HOME/VMs/plain.clawbundle/snapshots" ]
+	run claw clone --snapshots dev full
+	assert_success
+	run claw snapshot --list full
+	assert_line --index 1 --regexp '^kept '
+}
+
+# killed_at SECONDS CMD...: CMD in the background, SIGKILLed after SECONDS (if still running).
+killed_at() {
+	local t=$1
+	shift
+	"$@" >/dev/null 2>&1 &
+	local pid=$!
+	sleep "$t"
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+@test "snapshot and rollback killed at random moments: the old state or the new, never a mix" {
+	# Enough data that a copy takes a while to kill in the middle of.
+	head -c $((96 << 20)) /dev/urandom | dd of="$B/disk.img" bs=1M seek=100 conv=notrunc status=none
+	claw snapshot dev base >/dev/null
+	old=$(state)
+	put_data 500 "moved on"
+	echo '{"tools": [3]}' >"$B/manifest.json"
+	rm "$B/.stamps/verify"
+	new=$(state)
+	seed=${CLAW_CHAOS_SEED:-$RANDOM}
+	echo "# seed $seed" >&3
+	RANDOM=$seed
+	for round in 1 2 3 4 5 6; do
+		delay=$(printf '0.%03d' $((RANDOM % 400)))
+		current=$(state)
+		killed_at "$delay" claw-bundle rollback "$B" base
+		# Whatever opens the bundle next finishes a rollback that got past its journal.
+		claw ls dev >/dev/null
+		after=$(state)
+		[ "$after" = "$old" ] || [ "$after" = "$current" ] ||
+			fail "round $round (seed $seed, killed after $delay s): a mix of states: $(diff <(echo "$current") <(echo "$after"))"
+		[ ! -e "$B/.rollback" ]
+		[ ! -e "$B/.rollback.d" ] || [ "$after" = "$current" ]
+		# Back to the moved-on state for the next round.
+		if [ "$after" = "$old" ]; then
+			put_data 500 "moved on"
+			echo '{"tools": [3]}' >"$B/manifest.json"
+			rm -f "$B/.stamps/verify"
+		fi
+		[ "$(state)" = "$new" ]
+		killed_at "$delay" claw-bundle snapshot "$B" "s$round"
+		run claw snapshot --list dev
+		if [ -e "$B/snapshots/s$round" ]; then
+			# A snapshot that has its name is whole.
+			[ "$(sha256sum <"$B/snapshots/s$round/disk.img")" = "$(sha256sum <"$B/disk.img")" ]
+		fi
+		run find "$B/snapshots" -maxdepth 1 -name '.*' -newer "$B/snapshots/base"
+		assert_output ""
+	done
+}
