@@ -788,7 +788,7 @@ static int start_conn(struct xfer *x, struct conn *c, struct piece *p)
 	c->asked = p->start + p->written;
 	c->written_at_start = p->written;
 	c->rate_t = now_ms();
-	c->h = http_handle(x->o->url, c->errbuf);
+	c->h = http_handle(x->o->url, 0, c->errbuf);
 	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c->h, CURLOPT_WRITEDATA, c);
 	curl_easy_setopt(c->h, CURLOPT_HEADERFUNCTION, on_header);
