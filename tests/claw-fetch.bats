@@ -790,29 +790,29 @@ $BATS_TEST_TMPDIR/u/out.ipsw"
 @test "a 416 to a resume of a file whose size nobody said: the .part held it all, or more than all" {
 	# No size from HEAD or a record; a .part with every byte; the server has nothing past it.
 	cp "$IPSW" whole.ipsw.part
-	run claw-fetch -v -o whole.ipsw --sha256 "$SHA256" "$FAULT_URL/nohead" </dev/null
+	run claw-fetch -v -o whole.ipsw --sha256 "$SHA256" "$FAULT_URL/nohead/whole" </dev/null
 	assert_success
 	assert_line "claw-fetch: resumed what an earlier run left in 'whole.ipsw.part'"
 	cmp whole.ipsw "$IPSW"
-	run awk '$1 == "/nohead" { print $2 }' "$BATS_FILE_TMPDIR/faultd.port.log"
+	run awk '$1 == "/nohead/whole" { print $2 }' "$BATS_FILE_TMPDIR/faultd.port.log"
 	assert_output 33554432
 	# A .part longer than the file the server says it has: from the first byte again.
 	{ cat "$IPSW"; head -c 1000 /dev/zero; } >long.ipsw.part
-	run claw-fetch -v -o long.ipsw --sha256 "$SHA256" "$FAULT_URL/nohead" </dev/null
+	run claw-fetch -v -o long.ipsw --sha256 "$SHA256" "$FAULT_URL/nohead/long" </dev/null
 	assert_success
 	cmp long.ipsw "$IPSW"
 }
 
 @test "a redirect to another host is followed by every connection; credentials stay behind" {
-	run claw-fetch -j 4 -o moved.ipsw --sha256 "$SHA256" "http://user:secret@127.0.0.1:${FAULT_URL##*:}/redirect/localhost/ok"
+	run claw-fetch -j 4 -o moved.ipsw --sha256 "$SHA256" "http://user:secret@127.0.0.1:${FAULT_URL##*:}/redirect/localhost/ok/moved"
 	assert_success
 	cmp moved.ipsw "$IPSW"
-	run grep -c '^/ok ' "$BATS_FILE_TMPDIR/faultd.port.log"
+	run grep -c '^/ok/moved ' "$BATS_FILE_TMPDIR/faultd.port.log"
 	[ "$output" -ge 4 ]
 	# The first hop got the user and password (the user gave them for it); the other host never did.
-	run grep '^/ok .* auth$' "$BATS_FILE_TMPDIR/faultd.port.log"
+	run grep '^/ok/moved .* auth$' "$BATS_FILE_TMPDIR/faultd.port.log"
 	assert_output ""
-	run grep -c '^/redirect/localhost/ok .* auth$' "$BATS_FILE_TMPDIR/faultd.port.log"
+	run grep -c '^/redirect/localhost/ok/moved .* auth$' "$BATS_FILE_TMPDIR/faultd.port.log"
 	[ "$output" -ge 1 ]
 }
 
