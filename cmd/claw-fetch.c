@@ -1,17 +1,20 @@
 /* claw-fetch: download an IPSW, verify it while it arrives, keep it in the cache.
  *
- * Input: a URL, or a resolve record on stdin (`claw-resolve latest | claw-fetch`),
- * or the bundle's ipsw.json. A cached copy whose remembered digest still matches
- * is used as it is. Otherwise: check free space, download into NAME.part over
- * -j connections (resuming what an earlier run left), hash on the way, and only
- * on a match rename into place. Prints the verified file's path; with -b links
- * the bundle's restore.ipsw to it.
- * Exit: 0; 64 usage; 65 digest or length mismatch; 66 no input; 69 HTTP 4xx;
- * 73 no space or cannot create; 74 I/O; 75 network (a rerun resumes);
- * 128+N interrupted by signal N (a rerun resumes). */
+ * Input: a URL (http, https; file:// is used where it is), or a resolve record on
+ * stdin (`claw-resolve latest | claw-fetch`), or the bundle's ipsw.json. A file
+ * already at the destination whose digest matches is used as it is. Otherwise:
+ * check the size and free space, download into NAME.part over -j connections
+ * (resuming what an earlier run left), hash on the way, and only on a match
+ * rename over the destination: what was there stays untouched until then. Memos
+ * are kept in the cache only. Prints the verified file's path; with -b links the
+ * bundle's restore.ipsw to it. --prune removes only what claw-fetch made.
+ * Exit: 0; 64 usage; 65 digest or length mismatch; 66 no input; 69 HTTP 4xx or
+ * a refused redirect; 73 no space, too large, or cannot create; 74 I/O; 75 network
+ * (a rerun resumes); 128+N interrupted by signal N (a rerun resumes). */
 #include "bundle.h"
 #include "cache.h"
 #include "cli.h"
+#include "config.h"
 #include "digest.h"
 #include "http.h"
 #include "log.h"
@@ -22,21 +25,26 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: claw-fetch [-qv] [-b BUNDLE] [-o PATH] [--cache DIR] [--sha256 HEX | --sha1 HEX] [-j N] [URL | -]\n"
+	"usage: claw-fetch [-qv] [-b BUNDLE] [-o PATH] [--cache DIR] [--sha256 HEX | --sha1 HEX] [-j N]\n"
+	"                  [--max-size BYTES] [URL | -]\n"
 	"       claw-fetch [-qv] [--cache DIR] [--json] --list\n"
 	"       claw-fetch [-qv] [--cache DIR] --prune\n"
 	"       claw-fetch -h | --version\n";
 
-enum { OPT_CACHE = OPT_FIRST_PRIVATE, OPT_SHA256, OPT_SHA1, OPT_LIST, OPT_PRUNE };
+enum { OPT_CACHE = OPT_FIRST_PRIVATE, OPT_SHA256, OPT_SHA1, OPT_LIST, OPT_PRUNE, OPT_MAX_SIZE };
+
+#define DEFAULT_MAX_SIZE ((uint64_t)64 << 30)
 
 static const struct option options[] = {
 	{ "bundle", required_argument, NULL, 'b' },
@@ -47,21 +55,40 @@ static const struct option options[] = {
 	{ "sha1", required_argument, NULL, OPT_SHA1 },
 	{ "list", no_argument, NULL, OPT_LIST },
 	{ "prune", no_argument, NULL, OPT_PRUNE },
+	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
 	{ "json", no_argument, NULL, OPT_JSON },
 	CLI_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, transferring;
 
 /* The paths this run works on, for its whole life (so an exit from any depth leaves nothing unowned). */
 static struct {
 	char *dir, *destdir, *dest, *part;
+	char *shown;   /* the URL without user and password: what messages and memos show */
+	bool in_cache; /* the destination is in claw's cache, where memos are kept */
 } job;
 
+/* While data arrives, a signal stops the transfer, which keeps what it has. Before then
+ * (hashing a file already there, asking for the size) it ends the program at once, without
+ * leaving the lock behind. */
 static void on_signal(int sig)
 {
 	stop_signal = sig;
+	if (transferring)
+		return;
+	cache_unlock_now();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa = { 0 };
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 }
 
 static int env_int(const char *name, int fallback, int lo, int hi)
@@ -119,11 +146,20 @@ static const char *rstr(json_t *rec, const char *k)
 	return json_string_value(json_object_get(rec, k));
 }
 
+/* A file:// URL (any case: curl's schemes are) names a file used where it is; NULL for a
+ * web URL; anything else is refused, before curl could be handed it. */
 static char *local_path(const char *url)
 {
-	if (strncmp(url, "file://", 7))
+	if (!strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8))
 		return NULL;
-	char *p = curl_easy_unescape(NULL, url + 7, 0, NULL);
+	if (strncasecmp(url, "file://", 7))
+		die(EX_USAGE, "'%s': claw-fetch takes http, https and file:// URLs", job.shown);
+	const char *path = url + 7;
+	if (!strncasecmp(path, "localhost/", 10))
+		path += 9;
+	if (path[0] != '/')
+		die(EX_USAGE, "'%s': a file:// URL names a file on this machine, from '/'", job.shown);
+	char *p = curl_easy_unescape(NULL, path, 0, NULL);
 	char *r = xstrdup(p);
 	curl_free(p);
 	return r;
@@ -138,26 +174,60 @@ static void check_digest(const char *hex, enum digest_alg alg, const char *want,
 		info("verified %s %s%s", digest_name(alg), hex, alg == DIGEST_SHA1 ? " (SHA-1 is all the source gives)" : "");
 }
 
-/* A cached file is a hit when its remembered digest (or, if the memo is stale, a fresh one) matches. */
-static bool cache_hit(const char *dest, enum digest_alg alg, const char *want, json_t *rec)
+/* -o PATH: a regular file, or nothing yet. Anything else is not claw-fetch's to replace. */
+static void check_output(const char *out)
+{
+	struct stat st;
+	size_t n = strlen(out);
+	if (n == 0 || out[n - 1] == '/')
+		die(EX_CANTCREAT, "-o '%s': give the path of a file", out);
+	if (lstat(out, &st) < 0) {
+		if (errno != ENOENT)
+			die(EX_CANTCREAT, "cannot use '%s': %s", out, strerror(errno));
+		return;
+	}
+	const char *what = S_ISDIR(st.st_mode) ? "a directory" : S_ISLNK(st.st_mode) ? "a symbolic link"
+			   : S_ISREG(st.st_mode) ? NULL : "a device or other special file";
+	if (what)
+		die(EX_CANTCREAT, "-o '%s' is %s; claw-fetch replaces only a regular file", out, what);
+}
+
+/* Is the destination's directory claw's cache? Only there is a memo kept beside a file. */
+static bool same_dir(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The file already at dest will do when its digest (remembered in the cache, else computed)
+ * matches, or when no digest is known at all. It is never removed here: a download that
+ * fails must leave it as it was. Only a memo of claw's is renewed: a file claw-fetch did not
+ * make never gets one, so --prune never takes it for its own. */
+static bool dest_current(const char *dest, enum digest_alg alg, const char *want)
 {
 	char hex[DIGEST_HEX_MAX];
-	if (access(dest, F_OK) < 0)
+	struct stat st;
+	if (lstat(dest, &st) < 0)
 		return false;
-	if (!cache_memo_get(dest, alg, hex)) {
+	if (!S_ISREG(st.st_mode))
+		die(EX_CANTCREAT, "'%s' is not a regular file; claw-fetch replaces only a regular file", dest);
+	if (!job.in_cache || !cache_memo_get(dest, alg, hex)) {
+		if (!want) {
+			info("'%s' is there and no digest says what it should hold: used as it is", dest);
+			return true;
+		}
 		info("checking '%s'", dest);
 		if (digest_file_hex(alg, dest, hex) < 0)
 			die_err();
-		if (cache_memo_put(dest, alg, hex, rstr(rec, "url")) < 0)
+		if (job.in_cache && cache_memo_exists(dest) && cache_memo_put(dest, NULL, alg, hex, job.shown) < 0)
 			warn("%s", fail_msg());
 	}
 	if (want && strcasecmp(hex, want)) {
-		warn("'%s' does not match its %s; downloading it again", dest, digest_name(alg));
-		if (unlink(dest) < 0)
-			die(EX_IOERR, "cannot remove '%s': %s", dest, strerror(errno));
+		warn("'%s' does not match its %s; downloading it again (it stays until the new one is verified)", dest,
+		     digest_name(alg));
 		return false;
 	}
-	info("cache hit: '%s'", dest);
+	info("%s: '%s'", job.in_cache ? "cache hit" : "already there", dest);
 	return true;
 }
 
@@ -174,25 +244,10 @@ static int64_t learn_size(json_t *rec, const char *url)
 		return want;
 	}
 	if (want >= 0 && h.size >= 0 && h.size != want)
-		die(EX_DATAERR, "'%s' is %" PRId64 " bytes on the server; the record says %" PRId64, url, h.size, want);
+		die(EX_DATAERR, "'%s' is %" PRId64 " bytes on the server; the record says %" PRId64, job.shown, h.size, want);
 	return want >= 0 ? want : h.size;
 }
 
-static void check_space(const char *dir, int64_t size, const char *part)
-{
-	int64_t free_bytes;
-	if (size < 0)
-		return;
-	if (free_space(dir, &free_bytes) < 0)
-		die_err();
-	int64_t need = size - transfer_part_bytes(part);
-	if (need > free_bytes) {
-		char n[32], f[32];
-		size_format((uint64_t)need, 0, n);
-		size_format((uint64_t)free_bytes, 0, f);
-		die(EX_CANTCREAT, "not enough space in '%s': need %s, %s free", dir, n, f);
-	}
-}
 
 static void show_progress(const struct transfer_progress *p, void *arg)
 {
@@ -206,35 +261,43 @@ static void show_progress(const struct transfer_progress *p, void *arg)
 	}
 }
 
-static void download(const char *url, const char *part, int64_t size, enum digest_alg alg, int jobs, char hex[DIGEST_HEX_MAX])
+static void download(const char *url, const char *part, int64_t size, int64_t max_size, enum digest_alg alg, int jobs,
+		     char hex[DIGEST_HEX_MAX])
 {
-	struct sigaction sa = { 0 };
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	struct transfer_opts o = { url, part, size, alg, jobs, env_int("CLAW_FETCH_STALL", 30, 1, 3600),
+	struct transfer_opts o = { url, part, size, max_size, alg, jobs, env_int("CLAW_FETCH_STALL", 30, 1, 3600),
 				   env_int("CLAW_FETCH_RETRIES", 10, 0, 1000), 250, &stop_signal, show_progress, NULL };
 	struct transfer_result r;
+	transferring = 1;
 	int rc = transfer_run(&o, &r);
 	progress_end();
 	if (rc == TRANSFER_INTERRUPTED) {
 		char kept[32];
 		size_format((uint64_t)transfer_part_bytes(part), 0, kept);
-		warn("interrupted; %s kept in '%s', run again to resume", kept, part);
+		if (access(part, F_OK) == 0)
+			warn("interrupted; %s kept in '%s', run again to resume", kept, part);
+		else
+			warn("interrupted before any byte arrived");
 		exit(128 + stop_signal);
 	}
 	if (rc < 0)
 		die_err();
+	if (r.resumed)
+		info("resumed what an earlier run left in '%s'", part);
 	if (r.range_ignored)
 		info("the server ignored Range requests; the download used one connection");
 	memcpy(hex, r.hex, DIGEST_HEX_MAX);
 }
 
-static int list_or_prune(const char *dir, bool prune, bool json)
+static int list_or_prune(const char *dir, bool prune, bool json, bool default_cache)
 {
-	json_t *out;
-	if ((prune ? cache_prune(dir, &out) : cache_list(dir, &out)) < 0)
+	json_t *out, *kept = NULL;
+	if ((prune ? cache_prune(dir, default_cache, &out, &kept) : cache_list(dir, &out)) < 0)
 		die_err();
+	size_t k;
+	json_t *path;
+	json_array_foreach(kept, k, path)
+		warn("left alone, not made by claw-fetch: '%s'", json_string_value(path));
+	json_decref(kept);
 	size_t i;
 	json_t *it;
 	if (json) {
@@ -257,10 +320,58 @@ static int list_or_prune(const char *dir, bool prune, bool json)
 	return 0;
 }
 
+/* --max-size: bytes, or a size as claw.yml writes one (64GB). */
+static int64_t parse_max_size(const char *s)
+{
+	uint64_t v;
+	if ((parse_u64(s, &v) < 0 && config_parse_size(s, &v) < 0) || v == 0 || v > INT64_MAX)
+		cli_usage_error("--max-size takes a size in bytes, or with KB, MB, GB or TB; not '%s'", s);
+	return (int64_t)v;
+}
+
+/* Download into dest (through dest.part beside it), verified, and give it its name. */
+static void fetch_to(json_t *rec, const char *url, enum digest_alg alg, const char *want, int jobs, int64_t max_size)
+{
+	char hex[DIGEST_HEX_MAX];
+	char *destdir = job.destdir = xstrdup(job.dest);
+	char *slash = strrchr(destdir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		strcpy(destdir, ".");
+	catch_signals();
+	if (mkdir_p(destdir, 0755) < 0 || cache_lock(job.dest) < 0)
+		die(fail_code(), "%s", fail_msg());
+	atexit(cache_unlock); /* every way out, die() included, lets the next fetch in */
+	job.in_cache = same_dir(destdir, job.dir);
+	if (dest_current(job.dest, alg, want))
+		return;
+	job.part = xasprintf("%s.part", job.dest);
+	int64_t size = learn_size(rec, url);
+	if (size >= 0 && transfer_check_room(job.part, url, size, max_size) < 0)
+		die_err();
+	if (!want)
+		warn("no digest known for '%s'; %s", job.shown,
+		     job.in_cache ? "its sha256 is recorded, but nothing checks it" : "nothing checks it");
+	download(url, job.part, size, max_size, alg, jobs, hex);
+	if (want && strcasecmp(hex, want))
+		transfer_discard(job.part); /* a wrong file never reaches its name, nor waits to be resumed */
+	check_digest(hex, alg, want, rec, job.shown);
+	if (!want)
+		info("sha256 %s", hex);
+	if (job.in_cache && cache_memo_put(job.dest, job.part, alg, hex, job.shown) < 0)
+		warn("%s", fail_msg());
+	/* Only now does what was at dest give way, in one rename. */
+	if (rename(job.part, job.dest) < 0 || fsync_dir(destdir) < 0)
+		die(EX_IOERR, "cannot rename '%s': %s", job.part, strerror(errno));
+	transfer_discard(job.part); /* its state */
+}
+
 int main(int argc, char **argv)
 {
 	const char *bundle_arg = NULL, *out = NULL, *cache_flag = NULL, *sha256 = NULL, *sha1 = NULL;
 	int jobs = 4, opt;
+	int64_t max_size = (int64_t)DEFAULT_MAX_SIZE;
 	bool list = false, prune = false, json = false;
 	uint64_t n;
 	cli_init(argv[0], usage);
@@ -279,6 +390,7 @@ int main(int argc, char **argv)
 		case OPT_LIST: list = true; break;
 		case OPT_PRUNE: prune = true; break;
 		case OPT_JSON: json = true; break;
+		case OPT_MAX_SIZE: max_size = parse_max_size(optarg); break;
 		default: cli_common(opt);
 		}
 	}
@@ -292,9 +404,15 @@ int main(int argc, char **argv)
 		cli_usage_error("--sha1 takes 40 hex digits");
 	if ((list || prune) && (list == prune || optind < argc || bundle_arg || out))
 		cli_usage_error("--list and --prune stand alone");
+	if (out)
+		check_output(out);
 	job.dir = cache_dir(cache_flag);
-	if (list || prune)
-		return list_or_prune(job.dir, prune, json);
+	if (list || prune) {
+		char *home_cache = cache_dir(NULL);
+		bool default_cache = !cache_flag || !strcmp(cache_flag, home_cache) || same_dir(cache_flag, home_cache);
+		free(home_cache);
+		return list_or_prune(job.dir, prune, json, default_cache);
+	}
 
 	struct bundle *b = NULL;
 	if (bundle_arg && (bundle_open(bundle_arg, BUNDLE_CREATE, &b) < 0 || bundle_lock(b, true) < 0))
@@ -303,10 +421,10 @@ int main(int argc, char **argv)
 	const char *url = rstr(rec, "url");
 	if (!url)
 		die(EX_DATAERR, "the record has no url");
+	job.shown = http_redact(url);
 	const char *want = sha256 ? sha256 : sha1 ? sha1 : rstr(rec, "sha256") ? rstr(rec, "sha256") : rstr(rec, "sha1");
 	enum digest_alg alg = sha1 || (!sha256 && !rstr(rec, "sha256") && rstr(rec, "sha1")) ? DIGEST_SHA1 : DIGEST_SHA256;
 
-	char hex[DIGEST_HEX_MAX];
 	char *local = local_path(url);
 	if (local) {
 		/* A local IPSW is used where it is: verified, never copied. */
@@ -314,6 +432,7 @@ int main(int argc, char **argv)
 		if (!job.dest)
 			die(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot open '%s': %s", local, strerror(errno));
 		if (want) {
+			char hex[DIGEST_HEX_MAX];
 			if (digest_file_hex(alg, job.dest, hex) < 0)
 				die_err();
 			check_digest(hex, alg, want, rec, job.dest);
@@ -322,31 +441,7 @@ int main(int argc, char **argv)
 		char *name = cache_name(rec);
 		job.dest = out ? xstrdup(out) : xasprintf("%s/%s", job.dir, name);
 		free(name);
-		char *destdir = job.destdir = xstrdup(job.dest);
-		char *slash = strrchr(destdir, '/');
-		if (slash)
-			*slash = '\0';
-		else
-			strcpy(destdir, ".");
-		if (mkdir_p(destdir, 0755) < 0 || cache_lock(job.dest) < 0)
-			die(stop_signal ? 128 + stop_signal : fail_code(), "%s", fail_msg());
-		atexit(cache_unlock); /* every way out, die() included, lets the next fetch in */
-		if (!cache_hit(job.dest, alg, want, rec)) {
-			job.part = xasprintf("%s.part", job.dest);
-			int64_t size = learn_size(rec, url);
-			check_space(destdir, size, job.part);
-			if (!want)
-				warn("no digest known for '%s'; its sha256 is recorded, but nothing checks it", url);
-			download(url, job.part, size, alg, jobs, hex);
-			if (want && strcasecmp(hex, want))
-				transfer_discard(job.part); /* a wrong file never reaches its name, nor waits to be resumed */
-			check_digest(hex, alg, want, rec, url);
-			if (rename(job.part, job.dest) < 0 || fsync_dir(destdir) < 0)
-				die(EX_IOERR, "cannot rename '%s': %s", job.part, strerror(errno));
-			if (cache_memo_put(job.dest, alg, hex, url) < 0)
-				warn("%s", fail_msg());
-		}
-
+		fetch_to(rec, url, alg, want, jobs, max_size);
 		char *abs = realpath(job.dest, NULL);
 		free(job.dest);
 		job.dest = abs;
@@ -358,6 +453,7 @@ int main(int argc, char **argv)
 	free(job.dest);
 	free(job.part);
 	free(job.destdir);
+	free(job.shown);
 	free(local);
 	free(job.dir);
 	json_decref(rec);

@@ -2,6 +2,7 @@
 #include "cache.h"
 #include "atomic.h"
 #include "bundle.h"
+#include "http.h"
 #include "log.h"
 #include "util.h"
 
@@ -40,10 +41,10 @@ char *cache_name(json_t *rec)
 	if (v && b && name_safe(v) && name_safe(b))
 		return xasprintf("restore-%s-%s.ipsw", v, b);
 	const char *url = json_string_value(json_object_get(rec, "url"));
-	const char *base = url ? strrchr(url, '/') : NULL;
-	base = base ? base + 1 : "download";
-	size_t n = strcspn(base, "?#");
-	char *name = xstrndup(base, n);
+	/* The path's last part: never the query, nor a user or password before the host. */
+	char *name = url ? http_url_file_name(url) : NULL;
+	if (!name)
+		name = xstrdup("download");
 	for (char *p = name; *p; p++)
 		if (!(isalnum((unsigned char)*p) || strchr("._-,", *p)))
 			*p = '_';
@@ -86,11 +87,11 @@ bool cache_memo_get(const char *path, enum digest_alg alg, char hex[DIGEST_HEX_M
 	return ok;
 }
 
-int cache_memo_put(const char *path, enum digest_alg alg, const char *hex, const char *url)
+int cache_memo_put(const char *path, const char *file, enum digest_alg alg, const char *hex, const char *url)
 {
 	struct stat st;
-	if (stat(path, &st) < 0)
-		return fail_sys(EX_IOERR, "cannot stat '%s'", path);
+	if (stat(file ? file : path, &st) < 0)
+		return fail_sys(EX_IOERR, "cannot stat '%s'", file ? file : path);
 	char *mp = memo_path(path);
 	json_t *old = json_load_file(mp, 0, NULL);
 	json_t *m = json_object();
@@ -189,31 +190,148 @@ int cache_list(const char *dir, json_t **out)
 	return 0;
 }
 
-int cache_prune(const char *dir, json_t **removed)
+/* Is the JSON file at path one claw-fetch wrote: a memo (its digests, keyed by size and
+ * mtime) or a .part's state (its URL)? */
+static bool claw_record(const char *path, const char *key)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 20))
+		return false;
+	json_t *j = json_load_file(path, 0, NULL);
+	bool ok = json_is_object(j) && json_object_get(j, key);
+	json_decref(j);
+	return ok;
+}
+
+static bool is_memo(const char *path)
+{
+	return claw_record(path, "mtime_ns");
+}
+
+bool cache_memo_exists(const char *path)
+{
+	char *mp = memo_path(path);
+	bool ok = is_memo(mp);
+	free(mp);
+	return ok;
+}
+
+static bool is_state(const char *path)
+{
+	return claw_record(path, "url");
+}
+
+static bool regular(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* What claw-fetch made in dir, if anything: a file and the record beside it that says so. */
+enum made { NOT_OURS, OUR_RECORD, OUR_IMAGE, OUR_PARTIAL, OUR_LEFTOVER };
+
+static enum made made_by_us(const char *dir, const char *n)
+{
+	char *path = xasprintf("%s/%s", dir, n), *rec = NULL;
+	enum made m = NOT_OURS;
+	if (ends_with(n, ".ipsw")) {
+		rec = memo_path(path);
+		if (regular(path) && is_memo(rec)) {
+			char hex[DIGEST_HEX_MAX];
+			/* The memo must still describe the file: one changed since is no longer ours. */
+			if (cache_memo_get(path, DIGEST_SHA256, hex) || cache_memo_get(path, DIGEST_SHA1, hex))
+				m = OUR_IMAGE;
+		}
+	} else if (ends_with(n, ".part")) {
+		rec = xasprintf("%s.state", path);
+		m = regular(path) && is_state(rec) ? OUR_PARTIAL : NOT_OURS;
+	} else if (ends_with(n, ".ipsw.digest")) {
+		char *image = xstrndup(path, strlen(path) - strlen(".digest"));
+		/* A memo goes with its image; alone, it is left over. */
+		m = is_memo(path) ? (access(image, F_OK) == 0 ? OUR_RECORD : OUR_LEFTOVER) : NOT_OURS;
+		free(image);
+	} else if (ends_with(n, ".part.state")) {
+		char *part = xstrndup(path, strlen(path) - strlen(".state"));
+		m = is_state(path) ? (access(part, F_OK) == 0 ? OUR_RECORD : OUR_LEFTOVER) : NOT_OURS;
+		free(part);
+	} else if (ends_with(n, ".lock")) {
+		struct stat st;
+		/* A running fetch's, which removes it. */
+		m = lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0 ? OUR_RECORD : NOT_OURS;
+	}
+	free(rec);
+	free(path);
+	return m;
+}
+
+/* Any memo or state of claw-fetch's in dir? */
+static bool holds_ours(const char *dir)
+{
+	DIR *d = opendir(dir);
+	bool found = false;
+	for (struct dirent *e; d && !found && (e = readdir(d));) {
+		char *path = xasprintf("%s/%s", dir, e->d_name);
+		found = (ends_with(e->d_name, ".ipsw.digest") && is_memo(path)) ||
+			(ends_with(e->d_name, ".part.state") && is_state(path));
+		free(path);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static int remove_ours(const char *path, const char *suffix, json_t *gone)
+{
+	if (unlink(path) < 0 && errno != ENOENT)
+		return fail_sys(EX_IOERR, "cannot remove '%s'", path);
+	json_array_append_new(gone, json_string(path));
+	char *rec = xasprintf("%s%s", path, suffix);
+	int rc = 0;
+	if (*suffix && unlink(rec) < 0 && errno != ENOENT)
+		rc = fail_sys(EX_IOERR, "cannot remove '%s'", rec);
+	free(rec);
+	return rc;
+}
+
+int cache_prune(const char *dir, bool default_cache, json_t **removed, json_t **kept)
 {
 	DIR *d;
 	if (open_cache(dir, &d) < 0)
 		return -1;
-	json_t *gone = json_array(), *used = users();
+	*removed = json_array();
+	*kept = json_array();
+	if (d && !default_cache && !holds_ours(dir)) {
+		closedir(d);
+		return fail(EX_USAGE, "'%s' holds nothing claw-fetch made (no .digest memo, no .part.state): not a cache to prune",
+			    dir);
+	}
+	json_t *used = users();
 	int rc = 0;
 	for (struct dirent *e; d && (e = readdir(d)) && rc == 0;) {
 		const char *n = e->d_name;
-		bool partial = ends_with(n, ".part") || ends_with(n, ".part.state");
-		bool ipsw = ends_with(n, ".ipsw") && n[0] != '.';
-		if (!partial && !ipsw)
-			continue;
+		struct stat st;
 		char *path = xasprintf("%s/%s", dir, n);
+		if (!strcmp(n, ".") || !strcmp(n, "..") || lstat(path, &st) < 0) { /* gone with what it went with */
+			free(path);
+			continue;
+		}
 		char *real = realpath(path, NULL);
-		if (partial || !real || !json_object_get(used, real)) {
-			if (unlink(path) < 0)
-				rc = fail_sys(EX_IOERR, "cannot remove '%s'", path);
-			else
-				json_array_append_new(gone, json_string(path));
-			if (ipsw) {
-				char *mp = memo_path(path);
-				unlink(mp);
-				free(mp);
-			}
+		switch (made_by_us(dir, n)) {
+		case OUR_IMAGE:
+			if (!real || !json_object_get(used, real))
+				rc = remove_ours(path, ".digest", *removed);
+			break;
+		case OUR_PARTIAL:
+			rc = remove_ours(path, ".state", *removed);
+			break;
+		case OUR_LEFTOVER:
+			rc = remove_ours(path, "", *removed);
+			break;
+		case OUR_RECORD:
+			break; /* goes, or stays, with what it describes */
+		case NOT_OURS:
+			json_array_append_new(*kept, json_string(path));
+			break;
 		}
 		free(real);
 		free(path);
@@ -221,7 +339,6 @@ int cache_prune(const char *dir, json_t **removed)
 	if (d)
 		closedir(d);
 	json_decref(used);
-	*removed = gone;
 	return rc;
 }
 
@@ -234,14 +351,27 @@ static bool same_file(int fd, const char *path)
 	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }
 
+/* A lock file is claw-fetch's when it is empty and regular: another file of that name is
+ * not to be taken, nor removed at the end. */
+static bool lock_ours(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
+}
+
 int cache_lock(const char *dest)
 {
 	char *path = xasprintf("%s.lock", dest);
 	bool told = false;
 	for (;;) {
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (fd < 0) {
-			fail_sys(EX_CANTCREAT, "cannot create '%s'", path);
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+		if (fd < 0 || !lock_ours(fd)) {
+			if (fd < 0)
+				fail_sys(EX_CANTCREAT, "cannot create '%s'", path);
+			else
+				fail(EX_CANTCREAT, "'%s' is there and is not claw-fetch's lock; move it away", path);
+			if (fd >= 0)
+				close(fd);
 			free(path);
 			return -1;
 		}
@@ -269,9 +399,17 @@ void cache_unlock(void)
 {
 	if (lock_fd < 0)
 		return;
-	unlink(lock_path);
+	char *path = lock_path;
+	lock_path = NULL; /* first: a signal's handler may look */
+	unlink(path);
 	close(lock_fd);
-	free(lock_path);
+	free(path);
 	lock_fd = -1;
-	lock_path = NULL;
+}
+
+void cache_unlock_now(void)
+{
+	const char *path = lock_path;
+	if (path)
+		unlink(path);
 }

@@ -1,10 +1,13 @@
-/* http: claw's defaults for libcurl, small GETs and HEADs, and failure mapping. */
+/* http: claw's defaults for libcurl, small GETs and HEADs, failure mapping, and the
+ * few header values and URL parts claw reads. */
 #include "http.h"
 #include "cli.h"
 #include "log.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void http_init(void)
 {
@@ -14,7 +17,22 @@ void http_init(void)
 	done = 1;
 }
 
-CURL *http_handle(const char *url, char errbuf[CURL_ERROR_SIZE])
+/* The schemes a transfer may use, and where its redirects may lead: never from https down
+ * to http, never to anything but the web (a redirect to file:// would read the host's files). */
+static void limit_protocols(CURL *h, const char *url, unsigned flags)
+{
+	bool secure = !strncasecmp(url, "https://", 8);
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85: the _STR options; the bitmasks are deprecated there */
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, flags & HTTP_ALLOW_FILE ? "http,https,file" : "http,https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, secure ? "https" : "http,https");
+#else
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS,
+			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS | (flags & HTTP_ALLOW_FILE ? CURLPROTO_FILE : 0)));
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)(secure ? CURLPROTO_HTTPS : CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+}
+
+CURL *http_handle(const char *url, unsigned flags, char errbuf[CURL_ERROR_SIZE])
 {
 	http_init();
 	CURL *h = curl_easy_init();
@@ -26,9 +44,7 @@ CURL *http_handle(const char *url, char errbuf[CURL_ERROR_SIZE])
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "claw/" CLAW_VERSION);
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
-	/* file:// serves air-gapped mirrors and tests; a redirect may never lead to one. */
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https,file");
-	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	limit_protocols(h, url, flags);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_FAILONERROR, 0L);
@@ -56,18 +72,38 @@ bool http_transient(CURLcode rc, long status)
 	}
 }
 
+/* Where curl was going when it gave up: the URL a redirect led to, or NULL if none did. */
+static char *redirected_to(CURL *h, const char *url)
+{
+	char *eff = NULL;
+	long n = 0;
+	curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff);
+	curl_easy_getinfo(h, CURLINFO_REDIRECT_COUNT, &n);
+	return eff && (n > 0 || strcmp(eff, url)) ? http_redact(eff) : NULL;
+}
+
 int http_fail(CURL *h, CURLcode rc, const char *url, const char *errbuf)
 {
 	long status = 0;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	if (rc == CURLE_OK && status >= 400)
-		return fail(status >= 500 || status == 429 ? EX_TEMPFAIL : EX_UNAVAILABLE, "'%s': HTTP %ld", url, status);
-	if (rc == CURLE_FILE_COULDNT_READ_FILE)
-		return fail(EX_NOINPUT, "cannot read '%s'", url);
+	char *shown = http_redact(url);
+	int ret;
 	const char *why = errbuf && *errbuf ? errbuf : curl_easy_strerror(rc);
-	if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT)
-		return fail(EX_USAGE, "'%s': %s", url, why);
-	return fail(http_transient(rc, status) ? EX_TEMPFAIL : EX_UNAVAILABLE, "cannot reach '%s': %s", url, why);
+	char *to = rc == CURLE_UNSUPPORTED_PROTOCOL ? redirected_to(h, url) : NULL;
+	if (rc == CURLE_OK && status >= 400)
+		ret = fail(status >= 500 || status == 429 ? EX_TEMPFAIL : EX_UNAVAILABLE, "'%s': HTTP %ld", shown, status);
+	else if (rc == CURLE_FILE_COULDNT_READ_FILE)
+		ret = fail(EX_NOINPUT, "cannot read '%s'", shown);
+	else if (to)
+		ret = fail(EX_UNAVAILABLE, "'%s' redirects to '%s': refused (only http and https, and never from https to http)",
+			   shown, to);
+	else if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT)
+		ret = fail(EX_USAGE, "'%s': %s", shown, why);
+	else
+		ret = fail(http_transient(rc, status) ? EX_TEMPFAIL : EX_UNAVAILABLE, "cannot reach '%s': %s", shown, why);
+	free(to);
+	free(shown);
+	return ret;
 }
 
 struct capped {
@@ -87,7 +123,7 @@ static size_t collect(char *p, size_t size, size_t n, void *arg)
 int http_get(const char *url, size_t max, struct buf *out)
 {
 	char errbuf[CURL_ERROR_SIZE];
-	CURL *h = http_handle(url, errbuf);
+	CURL *h = http_handle(url, HTTP_ALLOW_FILE, errbuf);
 	struct capped c = { out, max };
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &c);
@@ -96,8 +132,11 @@ int http_get(const char *url, size_t max, struct buf *out)
 	long status = 0;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	int ret = 0;
-	if (rc == CURLE_WRITE_ERROR)
-		ret = fail(EX_DATAERR, "'%s' is larger than %zu bytes", url, max);
+	if (rc == CURLE_WRITE_ERROR) {
+		char *shown = http_redact(url);
+		ret = fail(EX_DATAERR, "'%s' is larger than %zu bytes", shown, max);
+		free(shown);
+	}
 	else if (rc != CURLE_OK || status >= 400)
 		ret = http_fail(h, rc, url, errbuf);
 	curl_easy_cleanup(h);
@@ -127,7 +166,7 @@ static size_t header_line(char *p, size_t size, size_t n, void *arg)
 int http_head(const char *url, struct http_head *out)
 {
 	char errbuf[CURL_ERROR_SIZE];
-	CURL *h = http_handle(url, errbuf);
+	CURL *h = http_handle(url, 0, errbuf);
 	out->size = -1;
 	out->ranges = false;
 	curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
@@ -143,9 +182,86 @@ int http_head(const char *url, struct http_head *out)
 		curl_off_t len = -1;
 		curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
 		out->size = len;
-		if (!strncmp(url, "file:", 5))
-			out->ranges = true;
 	}
 	curl_easy_cleanup(h);
 	return ret;
+}
+
+char *http_redact(const char *url)
+{
+	CURLU *u = curl_url();
+	char *out = NULL;
+	if (u && curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK && curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_OPTIONS, NULL, 0) == CURLUE_OK) {
+		char *s = NULL;
+		if (curl_url_get(u, CURLUPART_URL, &s, 0) == CURLUE_OK)
+			out = xstrdup(s);
+		curl_free(s);
+	}
+	curl_url_cleanup(u);
+	/* Not a URL curl can take apart: shown as it is only if nothing in it could be a password. */
+	return out ? out : xstrdup(strchr(url, '@') ? "(a URL with an '@' curl cannot parse)" : url);
+}
+
+char *http_url_file_name(const char *url)
+{
+	CURLU *u = curl_url();
+	char *path = NULL, *name = NULL;
+	if (u && curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE) == CURLUE_OK) {
+		const char *slash = strrchr(path, '/');
+		if (slash && slash[1])
+			name = xstrdup(slash + 1);
+	}
+	curl_free(path);
+	curl_url_cleanup(u);
+	return name;
+}
+
+/* A decimal offset: digits only, no sign, no overflow. */
+static const char *parse_offset(const char *s, int64_t *out)
+{
+	if (!isdigit((unsigned char)*s))
+		return NULL;
+	int64_t v = 0;
+	for (; isdigit((unsigned char)*s); s++) {
+		if (v > (INT64_MAX - 9) / 10)
+			return NULL;
+		v = v * 10 + (*s - '0');
+	}
+	*out = v;
+	return s;
+}
+
+int http_content_range(const char *value, struct http_range *out)
+{
+	const char *s = value;
+	*out = (struct http_range){ -1, -1, -1 };
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (strncasecmp(s, "bytes", 5) || (s[5] != ' ' && s[5] != '\t'))
+		return -1;
+	for (s += 5; *s == ' ' || *s == '\t'; s++)
+		;
+	int64_t first = -1, last = -1;
+	if (*s == '*')
+		s++;
+	else if (!(s = parse_offset(s, &first)) || *s++ != '-' || !(s = parse_offset(s, &last)))
+		return -1;
+	if (*s++ != '/')
+		return -1;
+	if (*s == '*')
+		s++;
+	else if (!(s = parse_offset(s, &out->total)))
+		return -1;
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	if (*s || (first < 0 && out->total < 0))
+		return -1; /* trailing junk, or both parts a star: it says nothing */
+	if (first >= 0 && (last < first || (out->total >= 0 && last >= out->total)))
+		return -1; /* a range that cannot be, in a file of the size it gives */
+	out->first = first;
+	out->last = last;
+	return 0;
 }

@@ -33,6 +33,8 @@
 #define RING_BATCH ((int64_t)1 << 20)
 #define RING_ALIGN ((size_t)64 << 10) /* a page, on any machine */
 #define STAGE_SIZE ((size_t)1 << 20)
+#define STALL_RATE 1024L /* bytes a second: slower than this for stall_seconds is a stall */
+#define ROOM_EVERY_MS 1000
 
 enum { P_TODO, P_ACTIVE, P_DONE };
 
@@ -58,7 +60,11 @@ struct conn {
 	size_t staged;
 	int64_t written_at_start;
 	bool ranged;            /* asked for a Range, not the whole file */
-	bool trimmed;           /* its piece was split: stop at the piece's new end */
+	bool cut;               /* it sent past its piece: ended there, the piece's bytes kept */
+	bool misplaced;         /* a 206 from where nothing can be taken: dropped, to be asked again */
+	/* The answer's Content-Range (of its last status line: a redirect's headers come first). */
+	struct http_range range;
+	bool has_range, bad_range;
 	bool checked, collapse, fatal;
 	double rate;
 	int64_t rate_bytes;
@@ -68,6 +74,10 @@ struct conn {
 struct xfer {
 	const struct transfer_opts *o;
 	struct transfer_result *res;
+	char *shown;  /* the URL without its user and password: for messages and the state file */
+	char *dir;    /* where the .part is, for its free space */
+	bool discard; /* a failure that leaves nothing worth resuming: no .part, no state */
+	long long last_room_check;
 	int fd;
 	int dfd; /* the same file, written past the page cache (the writer's), or -1 */
 	int64_t size;
@@ -169,7 +179,7 @@ static int load_state(struct xfer *x)
 		return -1;
 	json_t *pieces = json_object_get(j, "pieces");
 	const char *url = json_string_value(json_object_get(j, "url"));
-	int ok = url && !strcmp(url, x->o->url) && json_integer_value(json_object_get(j, "size")) == x->size &&
+	int ok = url && !strcmp(url, x->shown) && json_integer_value(json_object_get(j, "size")) == x->size &&
 		 json_is_array(pieces) && json_array_size(pieces) > 0;
 	int64_t expect = 0;
 	size_t i;
@@ -194,12 +204,22 @@ static int load_state(struct xfer *x)
 	return 0;
 }
 
-/* The state file's text: each piece and how much of it is written; NULL when the .part's
- * length says it all (one piece). Curl's thread. */
+static char *dump_state(json_t *j)
+{
+	char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return text;
+}
+
+/* The state file's text: each piece and how much of it is written. With one piece the
+ * .part's length says how much, and the state only marks the .part as claw-fetch's (for
+ * --prune), with no pieces to trust. Curl's thread. */
 static char *state_text(struct xfer *x)
 {
-	if (x->npieces <= 1 || x->size < 0)
-		return NULL;
+	if (x->size < 0)
+		return dump_state(json_pack("{s:s}", "url", x->shown));
+	if (x->npieces <= 1)
+		return dump_state(json_pack("{s:s, s:I}", "url", x->shown, "size", (json_int_t)x->size));
 	/* Bytes the writer has not written yet are not on disk: a piece counts up to them. */
 	pthread_mutex_lock(&x->mu);
 	int64_t lo = x->ring_written, hi = x->ring_hi;
@@ -213,10 +233,7 @@ static char *state_text(struct xfer *x)
 		json_array_append_new(pieces, json_pack("[I,I,I]", (json_int_t)p->start, (json_int_t)p->end,
 							(json_int_t)written));
 	}
-	json_t *j = json_pack("{s:s, s:I, s:o}", "url", x->o->url, "size", (json_int_t)x->size, "pieces", pieces);
-	char *text = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	return text;
+	return dump_state(json_pack("{s:s, s:I, s:o}", "url", x->shown, "size", (json_int_t)x->size, "pieces", pieces));
 }
 
 /* Replace the state file with text (none: remove it). The caller has made the bytes it
@@ -249,9 +266,9 @@ static void save_state(struct xfer *x)
  * thread never waits for the disk, and the state never runs ahead of what is durable. */
 static void post_state(struct xfer *x)
 {
+	if (x->size < 0 || x->npieces <= 1)
+		return; /* a mark, written once: nothing in it changes */
 	char *text = state_text(x);
-	if (!text)
-		return;
 	pthread_mutex_lock(&x->mu);
 	free(x->state_posted);
 	x->state_posted = text;
@@ -664,34 +681,104 @@ static void reset_digest(struct xfer *x)
 	hasher_start(x);
 }
 
-/* ---- one connection ---- */
+/* ---- the file's size, and room for it ---- */
 
-static int check_content_range(struct conn *c, const char *v)
+static int64_t done_bytes(const struct xfer *x)
 {
-	long long a, b, total;
-	if (sscanf(v, " bytes %lld-%lld/%lld", &a, &b, &total) != 3)
+	int64_t done = 0;
+	for (size_t i = 0; i < x->npieces; i++)
+		done += x->pieces[i].written;
+	return done;
+}
+
+/* May the file be that large? */
+static int check_cap(const char *shown, int64_t size, int64_t max_size)
+{
+	char n[32], m[32];
+	if (max_size <= 0 || size <= max_size)
 		return 0;
-	if (a != c->asked)
-		return fail(EX_DATAERR, "'%s': the server sent bytes from %lld when asked for %" PRId64, c->x->o->url, a, c->asked);
-	if (c->x->size >= 0 && total != c->x->size)
-		return fail(EX_DATAERR, "'%s': the server says the file is %lld bytes; expected %" PRId64, c->x->o->url, total,
-			    c->x->size);
+	size_format((uint64_t)size, 0, n);
+	size_format((uint64_t)max_size, 0, m);
+	return fail(EX_CANTCREAT, "'%s' is %s, more than the %s --max-size allows", shown, n, m);
+}
+
+/* Is there room for what of size is not on disk yet (have is)? */
+static int check_room(const char *dir, int64_t size, int64_t have, bool again)
+{
+	char n[32], f[32];
+	int64_t free_bytes;
+	if (free_space(dir, &free_bytes) < 0)
+		return -1;
+	int64_t need = size - have;
+	if (need <= free_bytes)
+		return 0;
+	size_format((uint64_t)need, 0, n);
+	size_format((uint64_t)free_bytes, 0, f);
+	return fail(EX_CANTCREAT, "not enough space %sin '%s': need %s%s, %s free", again ? "left " : "", dir, n,
+		    again ? " more" : "", f);
+}
+
+int transfer_check_room(const char *part, const char *url, int64_t size, int64_t max_size)
+{
+	char *dir = xstrdup(part), *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	char *shown = http_redact(url);
+	int rc = check_cap(shown, size, max_size);
+	if (rc == 0)
+		rc = check_room(dir, size, transfer_part_bytes(part), false);
+	free(shown);
+	free(dir);
+	return rc;
+}
+
+/* The server has said how large the file is, where nothing else had: the one piece ends
+ * there, and from now on free connections can take halves of it. */
+static int learn_size(struct xfer *x, struct piece *p, int64_t size)
+{
+	if (p->start + p->written > size)
+		return fail(EX_DATAERR, "'%s': the server says the file is %" PRId64 " bytes; '%s' holds more", x->shown, size,
+			    x->o->part);
+	if (check_cap(x->shown, size, x->o->max_size) < 0) {
+		x->discard = true; /* a resume would meet the same */
+		return -1;
+	}
+	if (check_room(x->dir, size, done_bytes(x), false) < 0)
+		return -1;
+	x->size = size;
+	p->end = size;
 	return 0;
 }
+
+/* As data arrives, someone else may fill the disk: stop while the .part can still be resumed. */
+static int recheck_room(struct xfer *x)
+{
+	long long now = now_ms();
+	if (x->size < 0 || now - x->last_room_check < ROOM_EVERY_MS)
+		return 0;
+	x->last_room_check = now;
+	return check_room(x->dir, x->size, done_bytes(x), true);
+}
+
+/* ---- one connection ---- */
+
+static void split_piece(struct xfer *x, size_t i, int64_t at);
 
 static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct conn *c = arg;
 	size_t len = size * n;
+	if (len >= 5 && !strncmp(p, "HTTP/", 5))
+		c->has_range = c->bad_range = false;
 	if (len > 14 && !strncasecmp(p, "content-range:", 14)) {
 		char v[128];
 		size_t vl = len - 14 < sizeof v - 1 ? len - 14 : sizeof v - 1;
 		memcpy(v, p + 14, vl);
 		v[vl] = '\0';
-		if (check_content_range(c, v) < 0) {
-			c->fatal = true;
-			return 0;
-		}
+		c->has_range = http_content_range(v, &c->range) == 0;
+		c->bad_range = !c->has_range;
 	}
 	return len;
 }
@@ -709,15 +796,52 @@ static int restart_single(struct xfer *x, struct conn *c)
 	return 0;
 }
 
-/* First body bytes: is this the answer to what we asked? */
-static int check_response(struct conn *c)
+/* A 206 that starts elsewhere than asked (at): taken from there if that is inside c's piece
+ * and not yet written (the bytes before it left to another connection), else dropped to be
+ * asked again. */
+static int take_from_elsewhere(struct xfer *x, struct conn *c, int64_t at)
 {
-	struct xfer *x = c->x;
-	long status = 0;
-	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
-	if (status >= 300)
-		return -1; /* an error page: not file content; on_done reports the status */
-	if (status == 200 && c->ranged) {
+	struct piece *p = c->p;
+	if (at <= c->asked || p->end == UNKNOWN_END || at >= p->end) {
+		c->misplaced = true;
+		return -1;
+	}
+	size_t i = (size_t)(p - x->pieces);
+	split_piece(x, i, at);
+	x->pieces[i].state = P_TODO;
+	c->p = &x->pieces[i + 1];
+	c->p->state = P_ACTIVE;
+	c->asked = at;
+	c->written_at_start = 0;
+	return 0;
+}
+
+/* A 206: the file's size, as the server gives it, and where the bytes start. */
+static int check_partial(struct xfer *x, struct conn *c)
+{
+	int64_t total = c->has_range || c->bad_range ? c->range.total : -1;
+	if (total >= 0 && x->size >= 0 && total != x->size) {
+		c->fatal = true;
+		return fail(EX_DATAERR, "'%s': the server says the file is %" PRId64 " bytes; expected %" PRId64, x->shown,
+			    total, x->size);
+	}
+	if (c->bad_range) {
+		c->misplaced = true;
+		return -1;
+	}
+	if (!c->has_range)
+		return 0; /* nothing says otherwise: from where it was asked, and the digest will tell */
+	if (total >= 0 && x->size < 0 && learn_size(x, c->p, total) < 0) {
+		c->fatal = true;
+		return -1;
+	}
+	return c->range.first == c->asked ? 0 : take_from_elsewhere(x, c, c->range.first);
+}
+
+/* A 200: the whole file, from its first byte. */
+static int check_whole(struct xfer *x, struct conn *c)
+{
+	if (c->ranged) {
 		if (x->npieces > 1) {
 			c->collapse = true;
 			return -1;
@@ -729,10 +853,47 @@ static int check_response(struct conn *c)
 	}
 	curl_off_t cl = -1;
 	curl_easy_getinfo(c->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
-	if (status == 200 && x->size >= 0 && cl >= 0 && cl != x->size) {
+	if (x->size >= 0 && cl >= 0 && cl != x->size) {
 		c->fatal = true;
-		return fail(EX_DATAERR, "'%s': the server says the file is %" PRId64 " bytes; expected %" PRId64, x->o->url,
+		return fail(EX_DATAERR, "'%s': the server says the file is %" PRId64 " bytes; expected %" PRId64, x->shown,
 			    (int64_t)cl, x->size);
+	}
+	if (x->size < 0 && cl >= 0 && learn_size(x, c->p, (int64_t)cl) < 0) {
+		c->fatal = true;
+		return -1;
+	}
+	return 0;
+}
+
+/* First body bytes: is this the answer to what we asked? */
+static int check_response(struct conn *c)
+{
+	long status = 0;
+	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
+	if (status >= 300)
+		return -1; /* an error page: not file content; on_done reports the status */
+	return status == 206 ? check_partial(c->x, c) : check_whole(c->x, c);
+}
+
+/* len bytes at off for c's piece p: as many as it holds, and where they must stop. */
+static int fit_piece(struct xfer *x, struct conn *c, int64_t off, size_t *len)
+{
+	const struct piece *p = c->p;
+	if (x->size >= 0 && off + (int64_t)*len > x->size) {
+		c->fatal = true;
+		return fail(EX_DATAERR, "'%s': the server sent more bytes than the file holds", x->shown);
+	}
+	if (p->end == UNKNOWN_END && x->o->max_size > 0 && off + (int64_t)*len > x->o->max_size) {
+		char m[32];
+		size_format((uint64_t)x->o->max_size, 0, m);
+		c->fatal = x->discard = true;
+		return fail(EX_CANTCREAT, "'%s' sent more than %s and never said its size; stopped (--max-size)", x->shown, m);
+	}
+	if (p->end != UNKNOWN_END && off + (int64_t)*len > p->end) {
+		/* Past the piece: another connection's bytes, or (a server that sends to the end
+		 * of the file) none asked for. Keep the piece's, then end this one. */
+		*len = (size_t)(p->end - off);
+		c->cut = true;
 	}
 	return 0;
 }
@@ -750,15 +911,8 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 	struct piece *p = c->p;
 	int64_t off = p->start + p->written + (int64_t)c->staged;
 	size_t asked = len;
-	if (p->end != UNKNOWN_END && off + (int64_t)len > p->end) {
-		if (!c->trimmed) {
-			c->fatal = true;
-			fail(EX_DATAERR, "'%s': the server sent more bytes than the file holds", x->o->url);
-			return 0;
-		}
-		/* The rest of the range is another connection's now: keep ours, then end this one. */
-		len = (size_t)(p->end - off);
-	}
+	if (fit_piece(x, c, off, &len) < 0)
+		return 0;
 	int taken = ring_take_conn(x, c, buf, off, len);
 	if (taken < 0 || (taken == 0 && stage_bytes(x, c, buf, off, len) < 0)) {
 		c->fatal = true;
@@ -788,14 +942,16 @@ static int start_conn(struct xfer *x, struct conn *c, struct piece *p)
 	c->asked = p->start + p->written;
 	c->written_at_start = p->written;
 	c->rate_t = now_ms();
-	c->h = http_handle(x->o->url, c->errbuf);
+	c->h = http_handle(x->o->url, 0, c->errbuf);
 	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c->h, CURLOPT_WRITEDATA, c);
 	curl_easy_setopt(c->h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c->h, CURLOPT_HEADERDATA, c);
 	curl_easy_setopt(c->h, CURLOPT_PRIVATE, c);
 	curl_easy_setopt(c->h, CURLOPT_BUFFERSIZE, 512L * 1024);
-	curl_easy_setopt(c->h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	/* A drip is a stall too: a server that holds a connection open at a few bytes a second
+	 * would hold up the end for ever. */
+	curl_easy_setopt(c->h, CURLOPT_LOW_SPEED_LIMIT, STALL_RATE);
 	curl_easy_setopt(c->h, CURLOPT_LOW_SPEED_TIME, (long)x->o->stall_seconds);
 	c->ranged = !(c->asked == 0 && (p->end == UNKNOWN_END || p->end == x->size));
 	if (c->ranged) {
@@ -852,12 +1008,44 @@ static bool piece_complete(const struct xfer *x, const struct piece *p)
 	return p->end == UNKNOWN_END || p->written == p->end - p->start || (x->size == 0);
 }
 
+/* A piece of a file whose size nobody said, longer than the file: from its first byte again. */
+static int start_over_single(struct xfer *x, struct piece *p)
+{
+	reset_digest(x); /* before the file is cut, as in restart_single */
+	if (ftruncate(x->fd, 0) < 0)
+		return fail_sys(EX_IOERR, "cannot truncate '%s'", x->o->part);
+	p->written = 0;
+	p->retry_at = 0;
+	return 0;
+}
+
+/* A 416: the server finds nothing at what was asked. 1 when that is the news (the file
+ * changed size, or the .part holds it all already), 0 when worth asking again. */
+static int on_unsatisfiable(struct xfer *x, struct conn *c, int *r)
+{
+	struct piece *p = c->p;
+	int64_t total = c->has_range ? c->range.total : -1, have = p->start + p->written;
+	*r = 0;
+	if (total < 0)
+		return 0;
+	if (x->size >= 0 && total != x->size)
+		*r = fail(EX_DATAERR, "'%s': the server says the file is %" PRId64 " bytes; expected %" PRId64, x->shown,
+			  total, x->size);
+	else if (x->size < 0 && total == have)
+		x->size = p->end = total, p->state = P_DONE;
+	else if (x->size < 0 && total < have)
+		*r = start_over_single(x, p);
+	else
+		return 0;
+	stop_conn(x, c);
+	return 1;
+}
+
 /* A finished request: done, retry later, or give up. */
 static int on_done(struct xfer *x, struct conn *c, CURLcode rc)
 {
 	long status = 0;
 	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
-	struct piece *p = c->p;
 	if (c->collapse) {
 		info("the server ignores Range; downloading again with one connection");
 		return collapse(x);
@@ -872,10 +1060,19 @@ static int on_done(struct xfer *x, struct conn *c, CURLcode rc)
 		stop_conn(x, c);
 		return r;
 	}
+	/* A 206 with no body at all is checked now: what it says of the file's size counts. */
+	if (!c->checked && status == 206 && check_partial(x, c) < 0 && c->fatal) {
+		stop_conn(x, c);
+		return -1;
+	}
+	int r;
+	if (status == 416 && on_unsatisfiable(x, c, &r))
+		return r;
+	struct piece *p = c->p; /* (after the check above, which may split it) */
 	if (status >= 300)
 		rc = CURLE_OK; /* the write callback refused an error page: the status is the news */
-	if (c->trimmed && rc == CURLE_WRITE_ERROR && piece_complete(x, p))
-		rc = CURLE_OK; /* it stopped itself at its piece's new end */
+	if (c->cut && rc == CURLE_WRITE_ERROR && piece_complete(x, p))
+		rc = CURLE_OK; /* it stopped itself at its piece's end */
 	bool ok = rc == CURLE_OK && status < 300;
 	if (ok && piece_complete(x, p)) {
 		p->state = P_DONE;
@@ -884,20 +1081,27 @@ static int on_done(struct xfer *x, struct conn *c, CURLcode rc)
 		stop_conn(x, c);
 		return 0;
 	}
+	/* Answers worth asking again for, though curl sees nothing wrong with them. */
+	const char *why = status == 416 ? "HTTP 416, nothing at the range asked for"
+			  : c->misplaced ? "a piece that starts elsewhere than asked" : NULL;
 	if (ok) /* the body ended before the range did */
 		rc = CURLE_PARTIAL_FILE;
 	if (p->written > c->written_at_start)
 		p->fails = 0;
 	p->fails++;
-	if (!http_transient(rc, status) || p->fails > x->o->retries) {
-		int r = http_fail(c->h, rc, x->o->url, c->errbuf);
-		if (ok || rc == CURLE_PARTIAL_FILE)
-			r = fail(EX_TEMPFAIL, "'%s': the connection kept closing early (%d tries)", x->o->url, p->fails);
+	if (!(why || http_transient(rc, status)) || p->fails > x->o->retries) {
+		if (why)
+			r = fail(status == 416 ? EX_UNAVAILABLE : EX_DATAERR, "'%s': the server kept answering with %s (%d tries)",
+				 x->shown, why, p->fails);
+		else if (ok || rc == CURLE_PARTIAL_FILE)
+			r = fail(EX_TEMPFAIL, "'%s': the connection kept closing early (%d tries)", x->shown, p->fails);
+		else
+			r = http_fail(c->h, rc, x->o->url, c->errbuf);
 		stop_conn(x, c);
 		return r;
 	}
 	long long delay = (long long)x->o->backoff_ms << (p->fails - 1 < 6 ? p->fails - 1 : 6);
-	info("'%s': %s; retrying in %lld ms", x->o->url, *c->errbuf ? c->errbuf : curl_easy_strerror(rc), delay);
+	info("'%s': %s; retrying in %lld ms", x->shown, why ? why : *c->errbuf ? c->errbuf : curl_easy_strerror(rc), delay);
 	p->retry_at = now_ms() + (delay < 15000 ? delay : 15000);
 	stop_conn(x, c);
 	return 0;
@@ -950,7 +1154,6 @@ static struct piece *steal_half(struct xfer *x)
 	if (!slowest)
 		return NULL;
 	size_t i = (size_t)(slowest->p - x->pieces);
-	slowest->trimmed = true;
 	/* Past what it has received, staged or not. */
 	split_piece(x, i, x->pieces[i].start + x->pieces[i].written + (int64_t)slowest->staged + most / 2);
 	return &x->pieces[i + 1];
@@ -1050,6 +1253,10 @@ static int run_loop(struct xfer *x)
 		report(x, false, false);
 		if (all_done(x))
 			break; /* with no transfer left, a poll would sleep its whole timeout */
+		if (recheck_room(x) < 0) {
+			stop_all(x);
+			return -1;
+		}
 		if (now_ms() - x->last_state_save > 1000) {
 			post_state(x);
 			x->last_state_save = now_ms();
@@ -1099,9 +1306,21 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 	x.o = o;
 	x.res = res;
 	x.size = o->size;
-	x.fd = open(o->part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	x.fd = open(o->part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
 	if (x.fd < 0)
 		return fail_sys(errno == EACCES ? EX_NOPERM : EX_CANTCREAT, "cannot create '%s'", o->part);
+	struct stat st;
+	if (fstat(x.fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(x.fd);
+		return fail(EX_CANTCREAT, "'%s' is not a regular file; claw-fetch writes only its own", o->part);
+	}
+	x.shown = http_redact(o->url);
+	x.dir = xstrdup(o->part);
+	char *slash = strrchr(x.dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		strcpy(x.dir, ".");
 	x.d = digest_new(o->alg);
 	x.rate_t = now_ms();
 	pthread_mutex_init(&x.mu, NULL);
@@ -1118,6 +1337,7 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 		die(EX_OSERR, "out of memory");
 	int rc = prepare(&x);
 	if (rc == 0) {
+		save_state(&x); /* from the start: the .part is claw-fetch's, and --prune may know it */
 		/* A resumed .part is hashed while the rest downloads. */
 		hasher_start(&x);
 		advance_ready(&x);
@@ -1140,11 +1360,16 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 	if (rc == 0) {
 		digest_final_hex(x.d, res->hex);
 		res->size = x.size;
-		char *s = state_path(o->part);
-		unlink(s);
-		free(s);
+	} else if (x.discard || (fstat(x.fd, &st) == 0 && st.st_size == 0)) {
+		transfer_discard(o->part); /* nothing worth a resume: nothing left */
 	} else {
+		/* The state is saved as best it can be (on a full disk, not at all): the error to
+		 * report is still the one that stopped the transfer. */
+		int code = fail_code();
+		char *why = xstrdup(fail_msg());
 		save_state(&x);
+		fail(code, "%s", why);
+		free(why);
 	}
 	if (x.dfd >= 0)
 		close(x.dfd);
@@ -1160,5 +1385,7 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 	for (int i = 0; i < MAX_CONNS; i++)
 		free(x.stages[i]);
 	free(x.pieces);
+	free(x.shown);
+	free(x.dir);
 	return rc;
 }

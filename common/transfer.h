@@ -1,10 +1,14 @@
 /* transfer: one large download into NAME.part, hashed while it arrives.
  * Splits the file into pieces fetched over N ranged connections (curl multi);
  * the digest follows the contiguous prefix as pieces complete, so it is ready
- * the moment the last byte lands. Resumes a .part (and its .state when there
- * were several pieces), retries transient failures with backoff, falls back to
- * one connection from the start when a server ignores Range, and refuses a
- * server whose lengths disagree. Never prints; reports through a callback. */
+ * the moment the last byte lands. NAME.part.state beside it marks the .part as
+ * claw-fetch's and, when there are several pieces, records them. Resumes a
+ * .part, retries transient failures with backoff, falls back to one connection
+ * from the start when a server ignores Range, takes HTTP as servers send it (a
+ * 206 past the piece or from elsewhere, a 416), refuses a server whose lengths
+ * disagree, and stops at a cap when nothing says the size. Every failure leaves
+ * a .part and its state to resume, or neither. Never prints; reports through a
+ * callback. */
 #ifndef CLAW_TRANSFER_H
 #define CLAW_TRANSFER_H
 
@@ -34,7 +38,8 @@ struct transfer_progress {
 struct transfer_opts {
 	const char *url;
 	const char *part;        /* the .part path; NAME.part.state beside it */
-	int64_t size;            /* expected size, -1 unknown */
+	int64_t size;            /* expected size, -1 unknown (then the server's, once it says) */
+	int64_t max_size;        /* no larger than this; 0: no cap */
 	enum digest_alg alg;
 	int connections;         /* 1..16 */
 	int stall_seconds;       /* no byte for this long: drop and retry */
@@ -52,12 +57,17 @@ struct transfer_result {
 	bool resumed;       /* a .part was continued */
 };
 
-/* 0: the .part holds the whole file and hex its digest. -1: failed (fail() says
- * why; the .part stays for a retry). TRANSFER_INTERRUPTED: *stop was set. */
+/* 0: the .part holds the whole file and hex its digest (its .state is the caller's to
+ * remove, with transfer_discard, once the .part has its name). -1: failed (fail() says
+ * why; the .part and its state stay for a retry, unless nothing in it is worth one).
+ * TRANSFER_INTERRUPTED: *stop was set. */
 int transfer_run(const struct transfer_opts *o, struct transfer_result *res);
 /* Bytes a .part already holds toward the file (for the free-space check). */
 int64_t transfer_part_bytes(const char *part);
 /* Remove a .part and its .state. */
 void transfer_discard(const char *part);
+/* Is there room beside part for size bytes (less what part holds), and is size within
+ * max_size (0: no cap)? EX_CANTCREAT with both numbers when not. */
+int transfer_check_room(const char *part, const char *url, int64_t size, int64_t max_size);
 
 #endif

@@ -33,6 +33,114 @@ setup() {
 	CACHE=$CLAW_HOME/Cache
 }
 
+teardown() {
+	https_stop
+}
+
+# https_start: nginx over TLS at $HTTPS_URL, with a certificate from a CA of the test's own
+# ($HTTPS_CA). /tohttp redirects to the plain nginx, /tohttps to itself.
+https_start() {
+	local dir=$BATS_TEST_TMPDIR/https
+	mkdir -p "$dir"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/ca.key" -out "$dir/ca.pem" \
+		-days 2 -subj "/CN=claw test CA" 2>/dev/null || return 1
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/srv.key" -out "$dir/srv.csr" \
+		-subj "/CN=127.0.0.1" 2>/dev/null || return 1
+	printf 'subjectAltName=IP:127.0.0.1\n' >"$dir/ext"
+	openssl x509 -req -in "$dir/srv.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial -out "$dir/srv.pem" \
+		-days 2 -extfile "$dir/ext" 2>/dev/null || return 1
+	local port
+	port=$(free_port)
+	cat >"$dir/nginx.conf" <<CONF
+user root;
+worker_processes 1;
+daemon on;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path $dir/body;
+	proxy_temp_path $dir/proxy;
+	fastcgi_temp_path $dir/fastcgi;
+	uwsgi_temp_path $dir/uwsgi;
+	scgi_temp_path $dir/scgi;
+	default_type application/octet-stream;
+	server {
+		listen 127.0.0.1:$port ssl;
+		ssl_certificate $dir/srv.pem;
+		ssl_certificate_key $dir/srv.key;
+		root $WWW;
+		location = /tohttp { return 302 $URL; }
+		location = /tohttps { return 302 https://127.0.0.1:$port/UniversalMac_99.1_99A1_Restore.ipsw; }
+	}
+}
+CONF
+	nginx -c "$dir/nginx.conf" -p "$dir" || return 1
+	wait_port "$port"
+	export HTTPS_URL="https://127.0.0.1:$port" HTTPS_CA=$dir/ca.pem
+}
+
+https_stop() {
+	local pid=$BATS_TEST_TMPDIR/https/nginx.pid
+	[ ! -f "$pid" ] || kill "$(cat "$pid")" 2>/dev/null || true
+}
+
+# trusting_test_ca CMD...: CMD in a private mount namespace where the system's CA bundle is
+# the test's CA alone (libcurl reads no variable for it), so nothing else ever trusts that CA.
+trusting_test_ca() {
+	unshare -m --propagation private sh -c 'mount --bind "$1" /etc/ssl/certs/ca-certificates.crt && shift && exec "$@"' \
+		_ "$HTTPS_CA" "$@"
+}
+
+# user_folder DIR: a folder of the user's own files, as claw-fetch might meet one: documents,
+# images of their own (an .ipsw, a .part, a file named as claw-fetch would name its download),
+# a subfolder, a symbolic link, and out.ipsw, the file -o will be asked to replace.
+user_folder() {
+	mkdir -p "$1/sub"
+	printf 'my notes\n' >"$1/notes.txt"
+	head -c 300000 /dev/urandom >"$1/photo.jpg"
+	head -c 200000 /dev/urandom >"$1/mine.ipsw"
+	head -c 100000 /dev/urandom >"$1/film.mkv.part"
+	head -c 100000 /dev/urandom >"$1/corrupt"
+	head -c 4000000 /dev/urandom >"$1/out.ipsw"
+	printf 'deep\n' >"$1/sub/deep.txt"
+	chmod 600 "$1/notes.txt"
+	ln -s notes.txt "$1/link"
+}
+
+# user_files DIR [NAME]: every file in DIR but a download's resumable pair (NAME.part and its
+# state; NAME defaults to out.ipsw), with its type, mode and digest: what must be byte for
+# byte as it was.
+user_files() {
+	local n=${2:-out.ipsw}
+	(cd "$1" && find . -mindepth 1 ! -name "$n.part" ! -name "$n.part.state" | LC_ALL=C sort | while read -r f; do
+		if [ -L "$f" ]; then
+			echo "$f link $(readlink "$f")"
+		elif [ -f "$f" ]; then
+			echo "$f $(stat -c %a "$f") $(sha256sum <"$f" | cut -c1-64)"
+		else
+			echo "$f $(stat -c '%F %a' "$f")"
+		fi
+	done)
+}
+
+# pair_or_nothing DIR NAME: NAME.part and NAME.part.state both there (a resume can go on), or neither.
+pair_or_nothing() {
+	if [ -e "$1/$2.part" ] || [ -e "$1/$2.part.state" ]; then
+		[ -f "$1/$2.part" ] || fail "$2.part.state without $2.part"
+		[ -f "$1/$2.part.state" ] || fail "$2.part without $2.part.state"
+	fi
+}
+
+# small_disk SIZE SCRIPT: SCRIPT (bash) in a private mount namespace with a tmpfs of SIZE at
+# ./small, so that a full disk hurts nothing else and vanishes with the namespace.
+small_disk() {
+	unshare -m --propagation private true 2>/dev/null || skip "cannot make a private mount namespace here"
+	mkdir -p small
+	unshare -m --propagation private bash -c 'mount -t tmpfs -o size="$1" tmpfs small || exit 99; eval "$2"' _ "$1" "$2"
+}
+
 @test "a URL with its sha256: downloaded, verified, cached, its path printed" {
 	run claw-fetch --sha256 "$SHA256" "$URL"
 	assert_success
@@ -88,7 +196,7 @@ setup() {
 	printf 'X' | dd of="$f" bs=1 seek=100 conv=notrunc status=none
 	run claw-fetch --sha256 "$SHA256" "$URL"
 	assert_success
-	assert_line "claw-fetch: '$f' does not match its sha256; downloading it again"
+	assert_line "claw-fetch: '$f' does not match its sha256; downloading it again (it stays until the new one is verified)"
 	cmp "$IPSW" "$f"
 }
 
@@ -256,21 +364,26 @@ size=999"
 }
 
 @test "not enough space: refused before downloading, with both numbers" {
-	mkdir -p small
-	mount -t tmpfs -o size=8m tmpfs small 2>/dev/null || skip "cannot mount a tmpfs here"
-	run claw-fetch --cache small --sha256 "$SHA256" "$URL"
-	umount small
-	assert_failure 73
-	assert_output --regexp "^claw-fetch: not enough space in 'small': need 32MB, [0-9.]+MB free$"
+	run small_disk 8m 'claw-fetch --cache small --sha256 "$SHA256" "$URL"; echo "status $?"; ls -A small'
+	assert_line --index 0 --regexp "^claw-fetch: not enough space in 'small': need 32MB, [0-9.]+MB free$"
+	assert_line --index 1 "status 73"
+	[ "${#lines[@]}" -eq 2 ]
 }
 
-@test "a full disk mid-download (size unknown up front) is 73 and names the file" {
-	mkdir -p small
-	mount -t tmpfs -o size=8m tmpfs small 2>/dev/null || skip "cannot mount a tmpfs here"
-	run claw-fetch -j 1 --cache small "$FAULT_URL/nohead" <<<""
-	umount small
-	assert_failure 73
-	assert_output --partial "claw-fetch: cannot write 'small/nohead.part': No space left on device"
+@test "a size the server gives only with its GET (no HEAD) is checked for room before a byte is written" {
+	run small_disk 8m 'claw-fetch -j 1 --cache small "$FAULT_URL/nohead" </dev/null; echo "status $?"; ls -A small'
+	assert_line --index 0 "claw-fetch: no digest known for '$FAULT_URL/nohead'; its sha256 is recorded, but nothing checks it"
+	assert_line --index 1 --regexp "^claw-fetch: not enough space in 'small': need 32MB, [0-9.]+MB free$"
+	assert_line --index 2 "status 73"
+	[ "${#lines[@]}" -eq 3 ]
+}
+
+@test "a full disk mid-download (no size said at all) is 73, names the file, and leaves a resumable pair" {
+	run small_disk 8m 'claw-fetch -j 1 --cache small "$FAULT_URL/nolength" </dev/null; echo "status $?"; ls -A small'
+	assert_line "claw-fetch: cannot write 'small/nolength.part': No space left on device"
+	assert_line "status 73"
+	assert_line "nolength.part"
+	assert_line "nolength.part.state"
 }
 
 @test "a local file:// IPSW is verified and used where it is, never copied" {
@@ -287,7 +400,19 @@ size=999"
 	claw-resolve -b dev 99.1 >/dev/null
 	claw-fetch -b dev </dev/null >/dev/null
 	claw-fetch --sha256 "$SHA256" "$URL" >/dev/null
-	head -c 100 /dev/zero >"$CACHE/left.ipsw.part"
+	# A partial claw-fetch left (interrupted: a .part and its state), and one of somebody else's.
+	cp "$IPSW" "$WWW/left.ipsw"
+	claw-fetch -j 1 --sha256 "$SHA256" "$NGINX_URL/slow/left.ipsw" >/dev/null 2>&1 &
+	pid=$!
+	for _ in $(seq 1 100); do
+		[ "$(stat -c %s "$CACHE/left.ipsw.part" 2>/dev/null || echo 0)" -gt 1000000 ] && break
+		sleep 0.02
+	done
+	kill -INT "$pid"
+	wait "$pid" || true
+	rm -f "$WWW/left.ipsw"
+	[ -e "$CACHE/left.ipsw.part.state" ]
+	head -c 100 /dev/zero >"$CACHE/other.ipsw.part"
 	run claw-fetch --list
 	assert_success
 	assert_line --regexp '^restore-99.1-99A1.ipsw +32MB +sha256 +dev$'
@@ -298,9 +423,12 @@ size=999"
 	assert_success
 	assert_line "$CACHE/UniversalMac_99.1_99A1_Restore.ipsw"
 	assert_line "$CACHE/left.ipsw.part"
+	assert_line "claw-fetch: left alone, not made by claw-fetch: '$CACHE/other.ipsw.part'"
 	refute_line --partial "restore-99.1-99A1.ipsw"
 	[ -e "$CACHE/restore-99.1-99A1.ipsw" ]
+	[ -e "$CACHE/other.ipsw.part" ]
 	[ ! -e "$CACHE/UniversalMac_99.1_99A1_Restore.ipsw.digest" ]
+	[ ! -e "$CACHE/left.ipsw.part.state" ]
 }
 
 @test "a 2 GiB file over 8 connections and over one: offsets past 2^31, verified" {
@@ -456,4 +584,387 @@ this is not a record"
 	run cat err1 err2
 	assert_line --partial "waiting for another claw-fetch of '$CACHE/UniversalMac_99.1_99A1_Restore.ipsw'"
 	assert_line --partial "cache hit"
+}
+
+# ---- what claw-fetch may write and remove: -o, --cache and --prune among the user's files ----
+
+@test "-o onto a file of the user's: replaced only by a verified download, with no memo beside it" {
+	user_folder u
+	before=$(user_files u)
+	run claw-fetch -o u/out.ipsw --sha256 "$SHA256" "$URL"
+	assert_success
+	assert_output "claw-fetch: 'u/out.ipsw' does not match its sha256; downloading it again (it stays until the new one is verified)
+$BATS_TEST_TMPDIR/u/out.ipsw"
+	cmp u/out.ipsw "$IPSW"
+	LC_ALL=C run ls -A u
+	assert_output "$(printf '%s\n' corrupt film.mkv.part link mine.ipsw notes.txt out.ipsw photo.jpg sub)"
+	# Everything else as it was; out.ipsw is claw-fetch's now.
+	[ "$(user_files u | grep -v '^./out.ipsw ')" = "$(echo "$before" | grep -v '^./out.ipsw ')" ]
+}
+
+@test "-o onto a file of the user's: a refused connection, a wrong digest, an interrupt leave every file as it was" {
+	user_folder u
+	before=$(user_files u)
+	port=$(free_port)
+	run claw-fetch -o u/out.ipsw --sha256 "$SHA256" "http://127.0.0.1:$port/x.ipsw"
+	assert_failure 75
+	[ "$(user_files u)" = "$before" ]
+	[ ! -e u/out.ipsw.part ]
+	pair_or_nothing u out.ipsw
+	run claw-fetch -o u/out.ipsw --sha256 "$SHA256" "$FAULT_URL/corrupt"
+	assert_failure 65
+	[ "$(user_files u)" = "$before" ]
+	[ ! -e u/out.ipsw.part ]
+	[ ! -e u/out.ipsw.part.state ]
+	for j in 1 4; do
+		claw-fetch -j "$j" -o u/out.ipsw --sha256 "$SHA256" "$NGINX_URL/slow/UniversalMac_99.1_99A1_Restore.ipsw" 2>err &
+		pid=$!
+		for _ in $(seq 1 100); do
+			[ "$(stat -c %b u/out.ipsw.part 2>/dev/null || echo 0)" -gt 2048 ] && break
+			sleep 0.02
+		done
+		kill -INT "$pid"
+		status=0
+		wait "$pid" || status=$?
+		[ "$status" -eq 130 ]
+		[ "$(user_files u)" = "$before" ]
+		[ -e u/out.ipsw.part ]
+		pair_or_nothing u out.ipsw
+		rm u/out.ipsw.part u/out.ipsw.part.state
+	done
+	# The same run to its end: now, and only now, out.ipsw is replaced.
+	run claw-fetch -o u/out.ipsw --sha256 "$SHA256" "$URL"
+	assert_success
+	cmp u/out.ipsw "$IPSW"
+}
+
+@test "-o onto a full disk: refused up front, stopped by a full disk, or by room that others took; the user's files as they were" {
+	export BEFORE=$BATS_TEST_TMPDIR/before AFTER=$BATS_TEST_TMPDIR/after
+	# Each script fills ./small (a tmpfs) with the user's files, then fetches into it.
+	prep='mkdir small/u && cp -a "$BATS_TEST_TMPDIR"/seed/. small/u/ && (cd "$BATS_TEST_TMPDIR" && user_files small/u) >"$BEFORE"'
+	user_folder seed
+	export -f user_files
+	export BATS_TEST_TMPDIR
+	# 32 MiB, its size known from HEAD, on 20 MiB: refused before a byte is written.
+	run small_disk 20m "$prep"'; claw-fetch -o small/u/out.ipsw --sha256 "$SHA256" "$URL"; echo "status $?"
+		user_files small/u >"$AFTER"; ls -A small/u | grep "out.ipsw.part" || true'
+	assert_line --index 0 --partial "'small/u/out.ipsw' does not match its sha256"
+	assert_line --index 1 --regexp "^claw-fetch: not enough space in 'small/u': need 32MB, [0-9.]+MB free$"
+	assert_line --index 2 "status 73"
+	[ "${#lines[@]}" -eq 3 ]
+	[ "$(cat "$AFTER")" = "$(cat "$BEFORE")" ]
+	# No size said at all: the disk fills mid-way.
+	run small_disk 20m "$prep"'; claw-fetch -j 1 -o small/u/out.ipsw --sha256 "$SHA256" "$FAULT_URL/nolength"; echo "status $?"
+		user_files small/u >"$AFTER"; ls -A small/u | grep "out.ipsw.part" || true'
+	assert_line --index 1 "claw-fetch: cannot write 'small/u/out.ipsw.part': No space left on device"
+	assert_line --index 2 "status 73"
+	assert_line --index 3 "out.ipsw.part"
+	assert_line --index 4 "out.ipsw.part.state"
+	[ "$(cat "$AFTER")" = "$(cat "$BEFORE")" ]
+	# Room enough when it starts; then something else takes it while the bytes trickle in.
+	run small_disk 44m "$prep"'; claw-fetch -j 1 -o small/u/out.ipsw --sha256 "$SHA256" "$FAULT_URL/slowfrom/0/2097152" &
+		while [ "$(stat -c %s small/u/out.ipsw.part 2>/dev/null || echo 0)" -lt 1000000 ]; do sleep 0.05; done
+		head -c 27000000 /dev/zero >small/filler; wait $!; echo "status $?"
+		user_files small/u >"$AFTER"; ls -A small/u | grep "out.ipsw.part" || true'
+	assert_line --index 1 --regexp "^claw-fetch: not enough space left in 'small/u': need [0-9.]+MB more, [0-9.]+MB free$"
+	assert_line --index 2 "status 73"
+	assert_line --index 3 "out.ipsw.part"
+	assert_line --index 4 "out.ipsw.part.state"
+	[ "$(cat "$AFTER")" = "$(cat "$BEFORE")" ]
+}
+
+@test "--cache pointed at the user's folder: a failed download leaves the user's file of the same name as it was" {
+	user_folder u
+	before=$(user_files u corrupt)
+	# The fault server's /corrupt would be cached as 'corrupt', a name the user's folder holds.
+	run claw-fetch --cache u --sha256 "$SHA256" "$FAULT_URL/corrupt"
+	assert_failure 65
+	[ "$(user_files u corrupt)" = "$before" ]
+	[ ! -e u/corrupt.digest ]
+	[ ! -e u/corrupt.part ]
+	# And a success there adds only the image and its memo.
+	run claw-fetch --cache u --sha256 "$SHA256" "$URL"
+	assert_success
+	[ "$(user_files u | grep -v 'UniversalMac_99.1_99A1_Restore.ipsw')" = "$before" ]
+	[ -e u/UniversalMac_99.1_99A1_Restore.ipsw.digest ]
+}
+
+@test "--prune removes only what claw-fetch made, lists the rest, and refuses a folder where it made nothing" {
+	user_folder u
+	before=$(user_files u)
+	run claw-fetch --prune --cache u
+	assert_failure 64
+	assert_output "claw-fetch: 'u' holds nothing claw-fetch made (no .digest memo, no .part.state): not a cache to prune"
+	[ "$(user_files u)" = "$before" ]
+	# The user's own file there that matches the image is used, but not adopted: no memo.
+	cp "$IPSW" u/UniversalMac_99.1_99A1_Restore.ipsw
+	run claw-fetch --cache u --sha256 "$SHA256" "$URL"
+	assert_success
+	[ ! -e u/UniversalMac_99.1_99A1_Restore.ipsw.digest ]
+	before=$(user_files u)
+	# One of claw-fetch's own there now: an image with its memo.
+	printf 'url=%s\nversion=99.1\nbuild=99A1\nsha256=%s\n' "$URL" "$SHA256" | claw-fetch --cache u >/dev/null
+	[ -e u/restore-99.1-99A1.ipsw.digest ]
+	run claw-fetch --prune --cache u
+	assert_success
+	assert_output --partial "claw-fetch: left alone, not made by claw-fetch: 'u/mine.ipsw'"
+	assert_output --partial "claw-fetch: left alone, not made by claw-fetch: 'u/film.mkv.part'"
+	assert_output --partial "claw-fetch: left alone, not made by claw-fetch: 'u/UniversalMac_99.1_99A1_Restore.ipsw'"
+	assert_output --partial "u/restore-99.1-99A1.ipsw"
+	refute_output --partial "left alone, not made by claw-fetch: 'u/restore-99.1-99A1.ipsw"
+	[ "$(user_files u)" = "$before" ]
+	# The default cache may be pruned with nothing of claw's in it: the same rules, nothing removed.
+	mkdir -p "$CACHE"
+	cp u/mine.ipsw u/notes.txt "$CACHE"/
+	run claw-fetch --prune
+	assert_success
+	assert_output --partial "left alone, not made by claw-fetch: '$CACHE/mine.ipsw'"
+	cmp u/mine.ipsw "$CACHE/mine.ipsw"
+}
+
+@test "-o refuses a directory, a symbolic link and a device, before anything is written" {
+	mkdir d
+	ln -s "$BATS_TEST_TMPDIR/elsewhere.ipsw" link.ipsw
+	for target in d d/ link.ipsw /dev/null; do
+		run claw-fetch -o "$target" --sha256 "$SHA256" "$URL"
+		assert_failure 73
+		[ "${#lines[@]}" -eq 1 ]
+	done
+	assert_output "claw-fetch: -o '/dev/null' is a device or other special file; claw-fetch replaces only a regular file"
+	run claw-fetch -o link.ipsw --sha256 "$SHA256" "$URL"
+	assert_output "claw-fetch: -o 'link.ipsw' is a symbolic link; claw-fetch replaces only a regular file"
+	[ ! -e elsewhere.ipsw ]
+	LC_ALL=C run ls -A
+	assert_output "$(printf '%s\n' d home link.ipsw)"
+}
+
+# ---- HTTP as servers really send it ----
+
+@test "a 206 that runs to the end of the file: each piece keeps its bytes, and the file is whole" {
+	run claw-fetch -v -j 4 -o toend.ipsw --sha256 "$SHA256" "$FAULT_URL/toend"
+	assert_success
+	cmp toend.ipsw "$IPSW"
+	refute_output --partial "more bytes than the file holds"
+	refute_output --partial "retrying"
+	[ ! -e toend.ipsw.part ]
+	[ ! -e toend.ipsw.part.state ]
+}
+
+@test "a 206 from further on than asked: its bytes are taken there, the gap fetched apart" {
+	run claw-fetch -v -j 4 -o later.ipsw --sha256 "$SHA256" "$FAULT_URL/elsewhere/1048576"
+	assert_success
+	cmp later.ipsw "$IPSW"
+	# The piece at 4 MiB was answered from 5 MiB; the megabyte between was asked for again.
+	run awk '$1 == "/elsewhere/1048576" && $2 == 4194304 { print $3 }' "$BATS_FILE_TMPDIR/faultd.port.log"
+	assert_line 8388607
+	assert_line 5242879
+}
+
+@test "a 206 from before what was asked (bytes already written): dropped and asked again" {
+	run claw-fetch -v -j 4 -o earlier.ipsw --sha256 "$SHA256" "$FAULT_URL/elsewhere/-1048576"
+	assert_success
+	cmp earlier.ipsw "$IPSW"
+	assert_output --partial "a piece that starts elsewhere than asked; retrying"
+}
+
+@test "a Content-Range that lies about the file's size is refused (65), and what came is kept to resume" {
+	CLAW_FETCH_RETRIES=2 run claw-fetch -j 4 -o lies.ipsw --sha256 "$SHA256" "$FAULT_URL/liesize"
+	assert_failure 65
+	assert_output --partial "'$FAULT_URL/liesize': the server says the file is 33555432 bytes; expected 33554432"
+	[ ! -e lies.ipsw ]
+	pair_or_nothing . lies.ipsw
+}
+
+@test "a 416 for a range inside the file is asked again; one that says the file shrank is 65" {
+	run claw-fetch -v -j 4 -o ranged.ipsw --sha256 "$SHA256" "$FAULT_URL/416/3"
+	assert_success
+	cmp ranged.ipsw "$IPSW"
+	assert_output --partial "HTTP 416, nothing at the range asked for; retrying"
+	CLAW_FETCH_RETRIES=2 run claw-fetch -j 4 -o shrunk.ipsw --sha256 "$SHA256" "$FAULT_URL/416size"
+	assert_failure 65
+	assert_output --partial "the server says the file is 33553432 bytes; expected 33554432"
+	[ ! -e shrunk.ipsw ]
+	pair_or_nothing . shrunk.ipsw
+}
+
+@test "a 416 to a resume of a file whose size nobody said: the .part held it all, or more than all" {
+	# No size from HEAD or a record; a .part with every byte; the server has nothing past it.
+	cp "$IPSW" whole.ipsw.part
+	run claw-fetch -v -o whole.ipsw --sha256 "$SHA256" "$FAULT_URL/nohead/whole" </dev/null
+	assert_success
+	assert_line "claw-fetch: resumed what an earlier run left in 'whole.ipsw.part'"
+	cmp whole.ipsw "$IPSW"
+	run awk '$1 == "/nohead/whole" { print $2 }' "$BATS_FILE_TMPDIR/faultd.port.log"
+	assert_output 33554432
+	# A .part longer than the file the server says it has: from the first byte again.
+	{ cat "$IPSW"; head -c 1000 /dev/zero; } >long.ipsw.part
+	run claw-fetch -v -o long.ipsw --sha256 "$SHA256" "$FAULT_URL/nohead/long" </dev/null
+	assert_success
+	cmp long.ipsw "$IPSW"
+}
+
+@test "a redirect to another host is followed by every connection; credentials stay behind" {
+	run claw-fetch -j 4 -o moved.ipsw --sha256 "$SHA256" "http://user:secret@127.0.0.1:${FAULT_URL##*:}/redirect/localhost/ok/moved"
+	assert_success
+	cmp moved.ipsw "$IPSW"
+	run grep -c '^/ok/moved ' "$BATS_FILE_TMPDIR/faultd.port.log"
+	[ "$output" -ge 4 ]
+	# The first hop got the user and password (the user gave them for it); the other host never did.
+	run grep '^/ok/moved .* auth$' "$BATS_FILE_TMPDIR/faultd.port.log"
+	assert_output ""
+	run grep -c '^/redirect/localhost/ok/moved .* auth$' "$BATS_FILE_TMPDIR/faultd.port.log"
+	[ "$output" -ge 1 ]
+}
+
+@test "a redirect to file://, ftp:// or another scheme is refused (69), and leaves nothing" {
+	secret=$BATS_TEST_TMPDIR/secret
+	printf 'not for the cache\n' >"$secret"
+	for to in "file://$secret" "FILE://$secret" "ftp://127.0.0.1/x.ipsw" "gopher://127.0.0.1/x"; do
+		enc=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$to")
+		run claw-fetch -o moved.ipsw "$FAULT_URL/redirectto/$enc"
+		assert_failure 69
+		assert_output --partial "redirects to"
+		assert_output --partial "refused (only http and https, and never from https to http)"
+		[ ! -e moved.ipsw ]
+		[ ! -e moved.ipsw.part ]
+	done
+}
+
+@test "a slow drip is a stall: dropped and resumed" {
+	CLAW_FETCH_STALL=2 run claw-fetch -v -j 1 -o drip.ipsw --sha256 "$SHA256" "$FAULT_URL/drip/1000000/100"
+	assert_success
+	cmp drip.ipsw "$IPSW"
+	assert_output --partial "retrying"
+}
+
+@test "a connection that hangs after its headers is dropped and resumed" {
+	CLAW_FETCH_STALL=1 run claw-fetch -v -j 1 -o hang.ipsw --sha256 "$SHA256" "$FAULT_URL/hang"
+	assert_success
+	cmp hang.ipsw "$IPSW"
+	assert_output --partial "retrying"
+}
+
+@test "a digest mismatch leaves neither .part nor .part.state; every other failure a resumable pair or nothing" {
+	for j in 1 4; do
+		run claw-fetch -j "$j" -o bad.ipsw --sha256 "$SHA256" "$FAULT_URL/corrupt"
+		assert_failure 65
+		[ ! -e bad.ipsw.part ]
+		[ ! -e bad.ipsw.part.state ]
+		CLAW_FETCH_RETRIES=1 run claw-fetch -j "$j" -o gone.ipsw --sha256 "$SHA256" "$FAULT_URL/status/503"
+		assert_failure 75
+		pair_or_nothing . gone.ipsw
+		# A server whose lengths disagree: with one connection, after the first answer's bytes.
+		CLAW_FETCH_RETRIES=1 run claw-fetch -j "$j" -o short.ipsw --sha256 "$SHA256" "$FAULT_URL/shortlen"
+		assert_failure 65
+		pair_or_nothing . short.ipsw
+	done
+	[ -e short.ipsw.part ]
+}
+
+# ---- what a transfer may reach, and how much it may write ----
+
+@test "only http, https and file:// URLs; FILE:// in any case is a local file, used where it is, never copied" {
+	for url in "ftp://127.0.0.1/x.ipsw" "dict://127.0.0.1/x" "gopher://127.0.0.1/x" "x.ipsw" "/tmp/x.ipsw"; do
+		run claw-fetch "$url"
+		assert_failure 64
+		assert_output "claw-fetch: '$url': claw-fetch takes http, https and file:// URLs"
+	done
+	cp "$IPSW" private.ipsw
+	chmod 600 private.ipsw
+	for scheme in FILE File file; do
+		run claw-fetch --sha256 "$SHA256" "$scheme://$BATS_TEST_TMPDIR/private.ipsw"
+		assert_success
+		assert_output "$BATS_TEST_TMPDIR/private.ipsw"
+	done
+	run claw-fetch --sha256 "$SHA256" "file://localhost$BATS_TEST_TMPDIR/private.ipsw"
+	assert_success
+	assert_output "$BATS_TEST_TMPDIR/private.ipsw"
+	run claw-fetch "file://otherhost/private.ipsw"
+	assert_failure 64
+	[ ! -d "$CACHE" ] || [ -z "$(ls -A "$CACHE")" ]
+	[ "$(stat -c %a private.ipsw)" = 600 ]
+}
+
+@test "a user and password in the URL reach no file of claw-fetch's, nor any message" {
+	url="http://someone:hunter2@127.0.0.1:${FAULT_URL##*:}"
+	# Interrupted: the .part's state.
+	claw-fetch -v -j 4 --sha256 "$SHA256" "$url/slow/4194304" >/dev/null 2>err &
+	pid=$!
+	for _ in $(seq 1 200); do
+		[ "$(stat -c %b "$CACHE/4194304.part" 2>/dev/null || echo 0)" -gt 4096 ] && break
+		sleep 0.05
+	done
+	kill -INT "$pid"
+	wait "$pid" || true
+	grep -q '"url":"http://127.0.0.1:[0-9]*/slow/4194304"' "$CACHE/4194304.part.state"
+	# Resumed (the state's URL, without the password, still matches), finished: the memo.
+	run claw-fetch -v -j 4 --sha256 "$SHA256" "$url/slow/4194304"
+	assert_success
+	assert_output --partial "resum"
+	assert_line "$CACHE/4194304"
+	grep -q '"url": "http://127.0.0.1:[0-9]*/slow/4194304"' "$CACHE/4194304.digest"
+	# Failures name the URL too.
+	port=$(free_port)
+	run claw-fetch "http://someone:hunter2@127.0.0.1:$port/x.ipsw"
+	assert_failure 75
+	assert_output --partial "'http://127.0.0.1:$port/x.ipsw'"
+	run claw-fetch -o c.ipsw --sha256 "$SHA256" "$url/corrupt"
+	assert_failure 65
+	run claw-fetch "http://someone:hunter2@127.0.0.1:$port"
+	assert_failure 75
+	[ ! -e "$CACHE/someone_hunter2_127.0.0.1_$port" ]
+	run grep -rl hunter2 "$BATS_TEST_TMPDIR" --exclude=err
+	assert_output ""
+	run grep -c hunter2 err
+	assert_output 0
+}
+
+@test "--max-size: a file larger than the cap is refused before a byte is written; one with no size stops at it" {
+	run claw-fetch --max-size 16MB -o big.ipsw --sha256 "$SHA256" "$URL"
+	assert_failure 73
+	assert_output "claw-fetch: '$URL' is 32MB, more than the 16MB --max-size allows"
+	[ ! -e big.ipsw.part ]
+	# The size learnt from the GET (no HEAD): refused at its first byte, nothing kept.
+	run claw-fetch --max-size 16777216 -o big.ipsw --sha256 "$SHA256" "$FAULT_URL/nohead"
+	assert_failure 73
+	assert_output "claw-fetch: '$FAULT_URL/nohead' is 32MB, more than the 16MB --max-size allows"
+	[ ! -e big.ipsw.part ]
+	[ ! -e big.ipsw.part.state ]
+	# A body that never ends, with no size: stopped at the cap, nothing kept.
+	run timeout 60 claw-fetch --max-size 4mb -o endless.ipsw "$FAULT_URL/endless"
+	assert_failure 73
+	assert_output --partial "claw-fetch: '$FAULT_URL/endless' sent more than 4MB and never said its size; stopped (--max-size)"
+	[ ! -e endless.ipsw.part ]
+	[ ! -e endless.ipsw.part.state ]
+	# Within the cap, and with the same cap, all goes well.
+	run claw-fetch --max-size 32MB -o fits.ipsw --sha256 "$SHA256" "$FAULT_URL/nolength"
+	assert_success
+	cmp fits.ipsw "$IPSW"
+	run claw-fetch --max-size 0 "$URL"
+	assert_failure 64
+	run claw-fetch --max-size 12XB "$URL"
+	assert_failure 64
+	assert_line --index 0 "claw-fetch: --max-size takes a size in bytes, or with KB, MB, GB or TB; not '12XB'"
+}
+
+@test "https: downloaded and verified; a redirect to https is followed, one down to http is refused (69)" {
+	unshare -m --propagation private true 2>/dev/null || skip "cannot make a private mount namespace here"
+	[ -f /etc/ssl/certs/ca-certificates.crt ] || skip "no system CA bundle to stand in for"
+	https_start || skip "cannot start nginx with TLS here"
+	run trusting_test_ca claw-fetch -j 2 -o tls.ipsw --sha256 "$SHA256" "$HTTPS_URL/UniversalMac_99.1_99A1_Restore.ipsw"
+	assert_success
+	cmp tls.ipsw "$IPSW"
+	run trusting_test_ca claw-fetch -j 2 -o up.ipsw --sha256 "$SHA256" "$HTTPS_URL/tohttps"
+	assert_success
+	cmp up.ipsw "$IPSW"
+	# From http up to https is fine too.
+	enc=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$HTTPS_URL/tohttps")
+	run trusting_test_ca claw-fetch -j 2 -o upgrade.ipsw --sha256 "$SHA256" "$FAULT_URL/redirectto/$enc"
+	assert_success
+	cmp upgrade.ipsw "$IPSW"
+	run trusting_test_ca claw-fetch -j 2 -o down.ipsw --sha256 "$SHA256" "$HTTPS_URL/tohttp"
+	assert_failure 69
+	assert_output "claw-fetch: '$HTTPS_URL/tohttp' redirects to '$URL': refused (only http and https, and never from https to http)"
+	[ ! -e down.ipsw ]
+	[ ! -e down.ipsw.part ]
 }
