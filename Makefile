@@ -39,7 +39,7 @@ B       = bin
 endif
 
 COMMON_SRC := $(filter-out common/vm_none.c,$(wildcard common/*.c))
-EMBED_OBJ  := $(O)/common/default_config.o $(O)/common/tools_table.o $(O)/common/guest_firstboot.o \
+EMBED_OBJ  := $(O)/common/default_config.o $(O)/common/guest_firstboot.o \
 	      $(O)/common/guest_firstboot_plist.o
 COMMON_OBJ := $(COMMON_SRC:common/%.c=$(O)/common/%.o) $(EMBED_OBJ)
 CMDS       := $(patsubst cmd/%.c,%,$(wildcard cmd/claw-*.c))
@@ -56,7 +56,7 @@ $(O)/common/%.o: common/%.c common/*.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-# The default config and the tools table are compiled in, so claw works with no file at all.
+# The default config is compiled in, so claw works with no file at all.
 define embed
 	@mkdir -p $(@D)
 	{ echo '/* generated from $< */'; \
@@ -67,9 +67,6 @@ endef
 
 $(O)/common/default_config.c: share/claw/claw.yml
 	$(call embed,claw_default_config)
-
-$(O)/common/tools_table.c: share/claw/tools.tsv
-	$(call embed,claw_tools_table)
 
 # What claw-inject writes into the guest, kept as files so shellcheck and plutil can read them.
 $(O)/common/guest_firstboot.c: share/claw/guest/claw-firstboot.sh
