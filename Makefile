@@ -90,10 +90,11 @@ $(B)/claw-%: $(O)/cmd/claw-%.o $(O)/libclaw.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# claw-restore and claw-boot link one implementation of common/vm.h: Virtualization.framework
-# on macOS (signed ad hoc with the virtualization entitlement after every link), and on other
-# hosts the one that says it needs macOS. The test builds link the fake from tests/fakes.
-VM_CMDS := claw-restore claw-boot
+# claw-restore, claw-boot and claw-resolve (which asks which macOS the host can run) link one
+# implementation of common/vm.h: Virtualization.framework on macOS (signed ad hoc with the
+# virtualization entitlement after every link), and on other hosts the one that says it needs
+# macOS. The test builds link the fake from tests/fakes.
+VM_CMDS := claw-restore claw-boot claw-resolve
 ifeq ($(UNAME),Darwin)
 VM_IMPL := $(patsubst common/darwin/%.c,$(O)/darwin/%.o,$(wildcard common/darwin/*.c))
 VM_LIBS := -framework Virtualization -framework Foundation -lobjc

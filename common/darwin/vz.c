@@ -626,3 +626,61 @@ void vm_wait(struct vm *vm, int timeout_ms, struct vm_event *ev)
 {
 	vm_events_wait(&vm->events, timeout_ms, ev);
 }
+
+/* ---- the newest image this host runs ----------------------------------- */
+
+#define LATEST_WAIT_S 120 /* Apple's catalog over the network: long enough, never forever */
+
+/* Shared by the waiter and the handler; a handler that comes after the wait gave up still
+ * writes into it, so the last of the two to let go frees it. */
+struct latest {
+	dispatch_semaphore_t done;
+	int refs;
+	bool found;
+	char url[4096], why[512];
+};
+
+static void latest_release(struct latest *l)
+{
+	if (__atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		dispatch_release(l->done);
+		free(l);
+	}
+}
+
+int vm_latest_supported(char *url, size_t size)
+{
+	if (vm_host_check() < 0)
+		return -1;
+	struct latest *l = xcalloc(1, sizeof *l);
+	l->done = dispatch_semaphore_create(0);
+	l->refs = 2;
+	void *pool = objc_autoreleasePoolPush();
+	/* The handler runs on an arbitrary thread (no machine exists); the image's URL is read there,
+	 * before the handler's pool pops. */
+	SEND1(void, CLASS("VZMacOSRestoreImage"), "fetchLatestSupportedWithCompletionHandler:", vz_image_block,
+	      ^(id image, id err) {
+		      void *p = objc_autoreleasePoolPush();
+		      id u = image ? SEND0(id, image, "URL") : nil;
+		      if (u) {
+			      string_copy(SEND0(id, u, "absoluteString"), l->url, sizeof l->url);
+			      l->found = l->url[0] != '\0';
+		      } else {
+			      error_text(err, l->why, sizeof l->why);
+		      }
+		      objc_autoreleasePoolPop(p);
+		      dispatch_semaphore_signal(l->done);
+		      latest_release(l);
+	      });
+	objc_autoreleasePoolPop(pool);
+	long late = dispatch_semaphore_wait(l->done, dispatch_time(DISPATCH_TIME_NOW, (int64_t)LATEST_WAIT_S * 1000 * (int64_t)NSEC_PER_MSEC));
+	int rc = 0;
+	if (late)
+		rc = fail(EX_TEMPFAIL, "Virtualization.framework did not say which macOS this host runs within %d s", LATEST_WAIT_S);
+	else if (!l->found)
+		rc = fail(EX_TEMPFAIL, "Virtualization.framework cannot say which macOS this host runs: %s", l->why);
+	else if ((size_t)snprintf(url, size, "%s", l->url) >= size)
+		rc = fail(EX_SOFTWARE, "the restore image's URL is longer than %zu bytes", size);
+	latest_release(l);
+	return rc;
+}
