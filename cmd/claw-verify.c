@@ -1,7 +1,7 @@
 /* claw-verify: prove every tool in claw.yml is there, and write manifest.json.
  *
  * One generated script, uploaded and run in one SSH session, asks the guest's
- * package managers what they installed (brew list, npm ls -g --json, brew info
+ * package managers, once each, what they installed (brew list, npm ls -g --json, brew info
  * --json=v2) and lists what is on PATH; the answers come back as sections, and
  * common/verify.c judges each tool here: installed when its package manager
  * lists it, its commands the ones its package declares, each found on PATH.

@@ -189,11 +189,21 @@ static const char verify_fns[] =
 	"}\n"
 	"npm_package_json() { [ -n \"$claw_npm_root\" ] && cat \"$claw_npm_root/$1/package.json\"; }\n";
 
-static void add_section(struct buf *s, const char *kind, size_t n, const char *command, const char *arg)
+static void add_section(struct buf *s, const char *kind, size_t n, const char *command, const struct config_list *args)
 {
-	char *q = arg ? sh_quote(arg) : NULL;
-	buf_addf(s, "section %s %zu %s%s%s", kind, n, command, q ? " " : "", q ? q : "");
-	free(q);
+	buf_addf(s, "section %s %zu %s", kind, n, command);
+	for (size_t i = 0; args && i < args->n; i++) {
+		char *q = sh_quote(args->items[i]);
+		buf_addf(s, " %s", q);
+		free(q);
+	}
+}
+
+static void add_section1(struct buf *s, const char *kind, size_t n, const char *command, const char *arg)
+{
+	char *item = (char *)arg;
+	struct config_list one = { &item, 1 };
+	add_section(s, kind, n, command, &one);
 }
 
 char *script_verify(const struct claw_config *cfg)
@@ -212,16 +222,21 @@ char *script_verify(const struct claw_config *cfg)
 		add_section(&s, VERIFY_BREW, 0, "brew --version", NULL);
 		buf_adds(&s, "\n");
 	}
-	for (size_t i = 0; i < formulae->n; i++) {
-		/* The keg is listed only for a formula brew says is there. */
-		buf_adds(&s, "if ");
-		add_section(&s, VERIFY_FORMULA, i, "brew list --formula --versions", formulae->items[i]);
-		buf_adds(&s, "; then ");
-		add_section(&s, VERIFY_KEG, i, "brew list --formula", formulae->items[i]);
-		buf_adds(&s, "; fi\n");
+	if (formulae->n) {
+		add_section(&s, VERIFY_FORMULAE, 0, "brew list --formula --versions", NULL);
+		/* Every keg in one listing; brew lists none when one is not there, so then each alone. */
+		buf_adds(&s, "\nif ! ");
+		add_section(&s, VERIFY_KEGS, 0, "brew list --formula", formulae);
+		buf_adds(&s, "; then\n");
+		for (size_t i = 0; i < formulae->n; i++) {
+			buf_adds(&s, "\t");
+			add_section1(&s, VERIFY_KEG, i, "brew list --formula", formulae->items[i]);
+			buf_adds(&s, "\n");
+		}
+		buf_adds(&s, "fi\n");
 	}
-	for (size_t i = 0; i < casks->n; i++) {
-		add_section(&s, VERIFY_CASK, i, "brew list --cask --versions", casks->items[i]);
+	if (casks->n) {
+		add_section(&s, VERIFY_CASKS, 0, "brew list --cask --versions", NULL);
 		buf_adds(&s, "\n");
 	}
 	if (formulae->n || casks->n) {
@@ -235,7 +250,7 @@ char *script_verify(const struct claw_config *cfg)
 	}
 	for (size_t i = 0; i < npm->n; i++) {
 		char *pkg = verify_npm_package(npm->items[i]);
-		add_section(&s, VERIFY_NPM_PKG, i, "npm_package_json", pkg);
+		add_section1(&s, VERIFY_NPM_PKG, i, "npm_package_json", pkg);
 		buf_adds(&s, "\n");
 		free(pkg);
 	}

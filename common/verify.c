@@ -218,6 +218,50 @@ static json_t *judge_brew(const struct report *r)
 	return tool_done(t);
 }
 
+/* The line of a "NAME REST..." listing that names name, as a string; NULL when none does (or
+ * the listing failed). */
+static char *listed(const struct section *s, const char *name)
+{
+	size_t pos = 0, len, n = strlen(name);
+	const char *line;
+	if (!s || s->status != 0)
+		return NULL;
+	while (next_line(s, &pos, &line, &len))
+		if (len >= n && !memcmp(line, name, n) && (len == n || line[n] == ' '))
+			return xstrndup(line, len);
+	return NULL;
+}
+
+static bool array_has(json_t *a, const char *s)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(a, i, v) {
+		if (json_is_string(v) && !strcmp(json_string_value(v), s))
+			return true;
+	}
+	return false;
+}
+
+/* The line brew list --formula --versions gives a formula: by its name (a tap's prefix aside),
+ * or, for an alias or an old name (python3), by the name brew info says it stands for. */
+static char *formula_line(const struct report *r, const char *name)
+{
+	const struct section *list = find(r, VERIFY_FORMULAE, 0);
+	char *line = listed(list, base_name(name));
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(r->brew_info, "formulae"), i, f) {
+		const char *own = json_string_value(json_object_get(f, "name"));
+		if (line || !own)
+			break;
+		if (array_has(json_object_get(f, "aliases"), base_name(name)) ||
+		    array_has(json_object_get(f, "oldnames"), base_name(name)))
+			line = listed(list, own);
+	}
+	return line;
+}
+
 /* The formula brew info --json=v2 knows by this name (its rack's), or NULL. */
 static json_t *info_formula(const struct report *r, const char *rack)
 {
@@ -274,12 +318,10 @@ static size_t keg_commands(const struct section *keg, const char *rack, char ***
 static json_t *judge_formula(const struct report *r, const char *name, size_t i)
 {
 	json_t *t = tool_new(name, "brew");
-	char *line = first_line(find(r, VERIFY_FORMULA, i));
-	/* "RACK V1 V2 ...": the rack is the formula's own name (an alias resolved), the last version listed. */
-	if (!line || *line == ' ') {
-		free(line);
+	/* "RACK V1 V2 ...": the rack is the formula's own name, the last version listed is the one. */
+	char *line = formula_line(r, name);
+	if (!line)
 		return tool_done(t);
-	}
 	size_t rack_len = strcspn(line, " ");
 	const char *version = strrchr(line, ' ') ? strrchr(line, ' ') + 1 : line + rack_len;
 	tool_installed(t, version, strlen(version));
@@ -289,8 +331,11 @@ static json_t *judge_formula(const struct report *r, const char *name, size_t i)
 	bool keg_only = json_is_true(json_object_get(info_formula(r, rack), "keg_only"));
 	if (keg_only)
 		json_object_set_new(t, "keg_only", json_true());
+	const struct section *kegs = find(r, VERIFY_KEGS, 0);
+	if (!kegs || kegs->status != 0)
+		kegs = find(r, VERIFY_KEG, i);
 	char **paths;
-	size_t n = keg_commands(find(r, VERIFY_KEG, i), rack, &paths);
+	size_t n = keg_commands(kegs, rack, &paths);
 	for (size_t k = 0; k < n; k++) {
 		const char *cmd = base_name(paths[k]);
 		if (keg_only)
@@ -340,12 +385,12 @@ static void cask_artifacts(const struct report *r, json_t *t, json_t *cask)
 	}
 }
 
-static json_t *judge_cask(const struct report *r, const char *name, size_t i)
+static json_t *judge_cask(const struct report *r, const char *name)
 {
 	json_t *t = tool_new(name, "cask");
-	char *line = first_line(find(r, VERIFY_CASK, i));
 	/* "TOKEN VERSION" */
-	if (line && *line != ' ') {
+	char *line = listed(find(r, VERIFY_CASKS, 0), base_name(name));
+	if (line) {
 		size_t token_len = strcspn(line, " ");
 		const char *version = line[token_len] ? line + token_len + 1 : line + token_len;
 		tool_installed(t, version, strlen(version));
@@ -423,7 +468,7 @@ int verify_judge(const struct claw_config *cfg, const char *text, size_t len, js
 	for (size_t i = 0; i < cfg->tools.packages.n; i++)
 		json_array_append_new(tools, judge_formula(&r, cfg->tools.packages.items[i], i));
 	for (size_t i = 0; i < cfg->tools.casks.n; i++)
-		json_array_append_new(tools, judge_cask(&r, cfg->tools.casks.items[i], i));
+		json_array_append_new(tools, judge_cask(&r, cfg->tools.casks.items[i]));
 	for (size_t i = 0; i < cfg->tools.npm_global.n; i++)
 		json_array_append_new(tools, judge_npm(&r, cfg->tools.npm_global.items[i], i));
 	json_decref(r.npm_ls);

@@ -13,14 +13,16 @@
 
 struct claw_config;
 
-/* The sections, by kind; N is the tool's index in its claw.yml list, 0 for the others. */
+/* The sections, by kind; N is the tool's index in its claw.yml list, 0 for the others.
+ * Each package manager is asked once for everything, not once a tool. */
 #define VERIFY_PATH "path"           /* every executable on PATH, in PATH order, one full path a line */
 #define VERIFY_APPS "apps"           /* every .app in the applications folders, one full path a line */
 #define VERIFY_BREW "brew"           /* brew --version */
-#define VERIFY_FORMULA "formula"     /* brew list --formula --versions NAME */
-#define VERIFY_KEG "formula-files"   /* brew list --formula NAME: the keg's files */
-#define VERIFY_CASK "cask"           /* brew list --cask --versions NAME */
-#define VERIFY_BREW_INFO "brew-info" /* brew info --json=v2 --installed: keg-only, a cask's artifacts */
+#define VERIFY_FORMULAE "formulae"   /* brew list --formula --versions: "RACK V1 V2" a line */
+#define VERIFY_KEGS "kegs"           /* brew list --formula NAME...: every keg's files */
+#define VERIFY_KEG "keg"             /* brew list --formula NAME, each alone when the above failed */
+#define VERIFY_CASKS "casks"         /* brew list --cask --versions: "TOKEN VERSION" a line */
+#define VERIFY_BREW_INFO "brew-info" /* brew info --json=v2 --installed: aliases, keg-only, a cask's artifacts */
 #define VERIFY_NPM_LS "npm-ls"       /* npm ls -g --json --depth=0 */
 #define VERIFY_NPM_PKG "npm-pkg"     /* the installed package.json of the N-th npm package */
 

@@ -96,26 +96,28 @@ static void test_npm_real_shape(void)
 
 static void test_brew(void)
 {
-	struct claw_config *c = config("tools:\n  homebrew: true\n  packages: [python3, openjdk, nothere]\n"
-				       "  casks: [visual-studio-code, fonts-only]\n");
+	struct claw_config *c = config("tools:\n  homebrew: true\n  packages: [python3, openjdk, nothere, hashicorp/tap/terraform]\n"
+				       "  casks: [visual-studio-code, fonts-only, gone]\n");
 	struct buf b = BUF_ZERO;
 	section(&b, VERIFY_PATH, 0, 0,
-		"/opt/homebrew/bin/brew\n/opt/homebrew/bin/python3\n/opt/homebrew/bin/code\n/usr/bin/python3\n");
+		"/opt/homebrew/bin/brew\n/opt/homebrew/bin/python3\n/opt/homebrew/bin/code\n/usr/bin/python3\n"
+		"/opt/homebrew/bin/terraform\n");
 	section(&b, VERIFY_APPS, 0, 0, "/Applications/Visual Studio Code.app\n/Applications/Safari.app\n");
 	section(&b, VERIFY_BREW, 0, 0, "Homebrew 4.4.9\n");
-	section(&b, VERIFY_FORMULA, 0, 0, "python@3.13 3.13.0 3.13.1\n");
+	section(&b, VERIFY_FORMULAE, 0, 0, "openjdk 23.0.1\npython@3.13 3.13.0 3.13.1\npython@3.12 3.12.8\nterraform 1.10.3\n");
+	section(&b, VERIFY_KEGS, 0, 1, ""); /* nothere is not there: brew lists no keg at all */
 	section(&b, VERIFY_KEG, 0, 0,
 		"/opt/homebrew/Cellar/python@3.13/3.13.1/bin/python3\n"
 		"/opt/homebrew/Cellar/python@3.13/3.13.1/bin/pip3\n"
 		"/opt/homebrew/Cellar/python@3.13/3.13.1/libexec/bin/python\n"
 		"/opt/homebrew/Cellar/python@3.13/3.13.1/INSTALL_RECEIPT.json\n");
-	section(&b, VERIFY_FORMULA, 1, 0, "openjdk 23.0.1\n");
 	section(&b, VERIFY_KEG, 1, 0, "/opt/homebrew/Cellar/openjdk/23.0.1/bin/java\n");
-	section(&b, VERIFY_FORMULA, 2, 1, "");
-	section(&b, VERIFY_CASK, 0, 0, "visual-studio-code 1.96.2\n");
-	section(&b, VERIFY_CASK, 1, 0, "fonts-only 3.1\n");
+	section(&b, VERIFY_KEG, 2, 1, "");
+	section(&b, VERIFY_KEG, 3, 0, "/opt/homebrew/Cellar/terraform/1.10.3/bin/terraform\n");
+	section(&b, VERIFY_CASKS, 0, 0, "fonts-only 3.1\nvisual-studio-code 1.96.2\n");
 	section(&b, VERIFY_BREW_INFO, 0, 0,
-		"{\"formulae\": [{\"name\": \"python@3.13\", \"keg_only\": false}, {\"name\": \"openjdk\", \"keg_only\": true}],"
+		"{\"formulae\": [{\"name\": \"openjdk\", \"keg_only\": true}, {\"name\": \"python@3.12\", \"aliases\": [\"python@3\"]},"
+		" {\"name\": \"python@3.13\", \"aliases\": [\"python3\", \"python\"], \"keg_only\": false}],"
 		" \"casks\": [{\"token\": \"visual-studio-code\", \"artifacts\": [{\"app\": [\"Visual Studio Code.app\"]},"
 		" {\"binary\": [\"$APPDIR/Visual Studio Code.app/Contents/Resources/app/bin/code\"]}, {\"zap\": [{\"trash\": \"~/x\"}]}]},"
 		" {\"token\": \"fonts-only\", \"artifacts\": [{\"font\": [\"x.ttf\"]}]}]}");
@@ -127,17 +129,33 @@ static void test_brew(void)
 	is_json(json_array_get(t, 1),
 		"{\"name\":\"python3\",\"version\":\"3.13.1\",\"installed\":true,\"kind\":\"brew\",\"commands\":{\"python3\":\"/opt/homebrew/bin/python3\"},"
 		"\"missing\":[\"pip3\"],\"ok\":false}",
-		"an alias by its rack; only bin/ counts, libexec/bin does not; the first on PATH wins; an unlinked one is missing");
+		"an alias by the formula brew info says it stands for; only bin/ counts; the first on PATH wins; an unlinked one is missing");
 	is_json(json_object_get(json_array_get(t, 2), "commands"), "{\"java\":\"/opt/homebrew/Cellar/openjdk/23.0.1/bin/java\"}",
 		"a keg-only formula's commands are found in its keg");
 	ok(json_is_true(json_object_get(json_array_get(t, 2), "ok")), "and the keg-only formula is ok");
 	ok(!json_is_true(json_object_get(json_array_get(t, 3), "installed")), "a formula brew does not list is not installed");
-	is_json(json_object_get(json_array_get(t, 4), "commands"),
+	is_json(json_object_get(json_array_get(t, 4), "commands"), "{\"terraform\":\"/opt/homebrew/bin/terraform\"}",
+		"a tap's formula by its own name");
+	is_json(json_object_get(json_array_get(t, 5), "commands"),
 		"{\"Visual Studio Code.app\":\"/Applications/Visual Studio Code.app\",\"code\":\"/opt/homebrew/bin/code\"}",
 		"a cask's .app among the applications, its binary on PATH");
-	is_json(json_array_get(t, 5),
+	is_json(json_array_get(t, 6),
 		"{\"name\":\"fonts-only\",\"version\":\"3.1\",\"installed\":true,\"kind\":\"cask\",\"commands\":{},\"missing\":[],\"ok\":true}",
 		"a cask with no .app and no binary is installed with no commands");
+	ok(!json_is_true(json_object_get(json_array_get(t, 7), "installed")), "a cask brew does not list is not installed");
+	json_decref(t);
+	buf_free(&b);
+
+	/* Every formula there: one listing holds every keg, told apart by rack. */
+	section(&b, VERIFY_FORMULAE, 0, 0, "python@3.13 3.13.1\nopenjdk 23.0.1\n");
+	section(&b, VERIFY_KEGS, 0, 0,
+		"/opt/homebrew/Cellar/python@3.13/3.13.1/bin/python3\n/opt/homebrew/Cellar/openjdk/23.0.1/bin/java\n");
+	section(&b, VERIFY_PATH, 0, 0, "/opt/homebrew/bin/python3\n/opt/homebrew/bin/java\n");
+	section(&b, VERIFY_BREW_INFO, 0, 0, "{\"formulae\": [{\"name\": \"python@3.13\", \"aliases\": [\"python3\"]}]}");
+	t = judge(c, &b);
+	is_json(json_object_get(json_array_get(t, 1), "commands"), "{\"python3\":\"/opt/homebrew/bin/python3\"}",
+		"from the one listing, a formula's own keg only");
+	is_json(json_object_get(json_array_get(t, 2), "commands"), "{\"java\":\"/opt/homebrew/bin/java\"}", "and the other's");
 	json_decref(t);
 	buf_free(&b);
 	config_free(c);
@@ -216,9 +234,9 @@ static void test_script_quoting(void)
 	ok(spawn_run(argv, &o, &r) == 0 && r.status == 0, "the script runs");
 	struct buf got = BUF_ZERO;
 	file_read(args, 1 << 16, &got);
-	char *want = xasprintf("[list][--formula][--versions][%s]\n[list][--formula][%s]\n[info][--json=v2][--installed]\n"
+	char *want = xasprintf("[list][--formula][--versions]\n[list][--formula][%s]\n[info][--json=v2][--installed]\n"
 			       "[root][-g]\n[ls][-g][--json][--depth=0]\n",
-			       hostile, hostile);
+			       hostile);
 	is_str(got.data, want, "every name reaches brew and npm as one argument, verbatim");
 	ok(access("pwned", F_OK) != 0, "and nothing in a name ran");
 	free(want);
