@@ -16,6 +16,8 @@ setup_file() {
 	sshd_start
 	guest_fake brew "$GUEST/bin/brew"
 	bottle ripgrep 14.1.1 rg
+	# Poured before the fleet comes: its hosts, all this one guest, provision at once.
+	in_guest brew install ripgrep >/dev/null
 	# A home outside the suite's private temporary folders, which the operator cannot enter.
 	export OPS
 	OPS=$(mktemp -d /tmp/claw-fleet.XXXXXX)
