@@ -27,11 +27,7 @@ setup_file() {
 	sed -e "s|$MESU_URL|$NGINX_URL/fake.ipsw|g" -e "s|$MESU_SHA1|$sha1|g" "$MESU" >"$E2E/www/catalog.xml"
 	# The guest's Data volume as restore leaves it, with the host keys sshd serves.
 	export DATA=$E2E/guest-data GUEST=$E2E/guest
-	mkdir -p "$DATA/private/var/db/dslocal/nodes/Default/users" "$DATA/private/var/db/dslocal/nodes/Default/groups" \
-		"$DATA/Users" "$DATA/private/etc/ssh"
-	python3 -c 'import plistlib,sys; plistlib.dump({"name":["admin"],"gid":["80"],"users":["root"]}, open(sys.argv[1],"wb"), fmt=plistlib.FMT_BINARY)' \
-		"$DATA/private/var/db/dslocal/nodes/Default/groups/admin.plist"
-	for t in rsa ecdsa ed25519; do ssh-keygen -q -t "$t" -N '' -C '' -f "$DATA/private/etc/ssh/ssh_host_${t}_key"; done
+	guest_data_volume "$DATA"
 	mkdir -p "$GUEST/var/log" "$GUEST/home" "$GUEST/bin" "$GUEST/Applications"
 	guest_fake brew "$GUEST/bin/brew"
 	bottle ripgrep 14.1.1 rg

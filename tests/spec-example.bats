@@ -35,8 +35,7 @@ setup_file() {
 	sha1=$(sha1sum <"$SPEC/www/fake.ipsw" | cut -d' ' -f1)
 	sed -e "s|$MESU_URL|$NGINX_URL/fake.ipsw|g" -e "s|$MESU_SHA1|$sha1|g" "$MESU" >"$SPEC/www/catalog.xml"
 	export DATA=$SPEC/guest-data GUEST=$SPEC/guest
-	mkdir -p "$DATA/private/var/db/dslocal/nodes/Default/users" "$DATA/Users" "$DATA/private/etc/ssh"
-	for t in rsa ecdsa ed25519; do ssh-keygen -q -t "$t" -N '' -C '' -f "$DATA/private/etc/ssh/ssh_host_${t}_key"; done
+	guest_data_volume "$DATA"
 	mkdir -p "$GUEST/var/log" "$GUEST/home" "$GUEST/bin" "$GUEST/Applications"
 	echo PROVISIONING_READY >"$GUEST/var/log/claw-firstboot.log"
 	guest_tools

@@ -59,3 +59,13 @@ guest_clean() {
 	rm -rf "${GUEST:?}/bin/"* "${GUEST:?}/Applications/"* "${GUEST:?}/Cellar" "${GUEST:?}/Caskroom" "${GUEST:?}/opt" \
 		"${GUEST:?}/lib" "${GUEST:?}/brew-bottles" "${GUEST:?}/brew-casks" "${GUEST:?}/npm-registry"
 }
+
+# guest_data_volume DIR: DIR as restore leaves a guest's Data volume (the admin group claw-inject
+# adds its user to, the host keys the test sshd serves as the guest's).
+guest_data_volume() {
+	local groups=$1/private/var/db/dslocal/nodes/Default/groups t
+	mkdir -p "$1/private/var/db/dslocal/nodes/Default/users" "$groups" "$1/Users" "$1/private/etc/ssh"
+	python3 -c 'import plistlib,sys; plistlib.dump({"name":["admin"],"gid":["80"],"users":["root"]}, open(sys.argv[1],"wb"), fmt=plistlib.FMT_BINARY)' \
+		"$groups/admin.plist"
+	for t in rsa ecdsa ed25519; do ssh-keygen -q -t "$t" -N '' -C '' -f "$1/private/etc/ssh/ssh_host_${t}_key"; done
+}
