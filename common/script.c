@@ -224,13 +224,14 @@ char *script_verify(const struct claw_config *cfg)
 	}
 	if (formulae->n) {
 		add_section(&s, VERIFY_FORMULAE, 0, "brew list --formula --versions", NULL);
-		/* Every keg in one listing; brew lists none when one is not there, so then each alone. */
+		/* Every keg in one listing; brew lists none when one is not there, so then each alone.
+		 * "--": names are names, never options. */
 		buf_adds(&s, "\nif ! ");
-		add_section(&s, VERIFY_KEGS, 0, "brew list --formula", formulae);
+		add_section(&s, VERIFY_KEGS, 0, "brew list --formula --", formulae);
 		buf_adds(&s, "; then\n");
 		for (size_t i = 0; i < formulae->n; i++) {
 			buf_adds(&s, "\t");
-			add_section1(&s, VERIFY_KEG, i, "brew list --formula", formulae->items[i]);
+			add_section1(&s, VERIFY_KEG, i, "brew list --formula --", formulae->items[i]);
 			buf_adds(&s, "\n");
 		}
 		buf_adds(&s, "fi\n");

@@ -234,7 +234,7 @@ static void test_script_quoting(void)
 	ok(spawn_run(argv, &o, &r) == 0 && r.status == 0, "the script runs");
 	struct buf got = BUF_ZERO;
 	file_read(args, 1 << 16, &got);
-	char *want = xasprintf("[list][--formula][--versions]\n[list][--formula][%s]\n[info][--json=v2][--installed]\n"
+	char *want = xasprintf("[list][--formula][--versions]\n[list][--formula][--][%s]\n[info][--json=v2][--installed]\n"
 			       "[root][-g]\n[ls][-g][--json][--depth=0]\n",
 			       hostile);
 	is_str(got.data, want, "every name reaches brew and npm as one argument, verbatim");
