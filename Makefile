@@ -128,6 +128,18 @@ fakes: $(VM_CMDS:%=$(FAKE_B)/%)
 # The model of the ObjC runtime, GCD, Foundation and VZ that common/darwin runs on here.
 include tests/darwin-model/model.mk
 
+# claw-resolve on the model: common/darwin/vz.c's own vm_latest_supported runs in make check.
+MODEL_B := $(MODEL_O)/bin
+$(MODEL_O)/darwin/%.o: common/darwin/%.c common/darwin/*.h common/*.h
+	@mkdir -p $(@D)
+	$(MODEL_CC) $(MODEL_CFLAGS) -c -o $@ $<
+
+$(MODEL_B)/claw-resolve: $(O)/cmd/claw-resolve.o $(MODEL_O)/darwin/vz.o $(O)/libclaw.a $(MODEL_LIB)
+	@mkdir -p $(@D)
+	$(MODEL_CC) $(LDFLAGS) -o $@ $^ $(MODEL_LIBS) $(LDLIBS)
+
+model: $(MODEL_B)/claw-resolve
+
 $(B)/claw: cmd/claw
 	@mkdir -p $(@D)
 	sed 's/@VERSION@/$(VERSION)/' cmd/claw > $@

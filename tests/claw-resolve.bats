@@ -96,6 +96,35 @@ build=24B83
 source=url"
 }
 
+# claw-resolve linked with the real common/darwin/vz.c over the model of VZ (tests/darwin-model).
+model_resolve() {
+	local bin=${CLAW_MODEL_BIN:-$TOP/build/obj/model/tests}/../bin/claw-resolve
+	[ -x "$bin" ] || skip "the model is not built (make model)"
+	"$bin" "$@"
+}
+
+@test "vz.c on the model of Virtualization.framework: fetchLatestSupported's URL, looked up in the catalog; its failure; an Intel Mac" {
+	older_catalog older.xml
+	url=https://updates.cdn-apple.com/2024FallFCS/fullrestores/072-44387/UniversalMac_15.2_24C101_Restore.ipsw
+	CLAW_MODEL_IMAGE_URL=$url run model_resolve --catalog-url "file://$BATS_TEST_TMPDIR/older.xml" latest
+	assert_success
+	assert_output "claw-resolve: the catalog has macOS 26.6 (25G72), newer than this host supports; resolving 15.2 (24C101)
+url=$url
+version=15.2
+build=24C101
+sha1=ab34c2f1c0b9e1d6f4a8e7c3b2a19f8e7d6c5b4a
+source=catalog"
+	CLAW_MODEL_FETCH_FAIL=1 run model_resolve --catalog-url "file://$BATS_TEST_TMPDIR/older.xml" latest
+	assert_success
+	assert_line --index 0 "claw-resolve: Virtualization.framework cannot say which macOS this host runs: Failed to fetch the restore image catalog. The restore image catalog failed to load. (VZErrorDomain 10001); taking the catalog's newest"
+	assert_line "build=25G72"
+	refute_output --partial claw-model:
+	CLAW_MODEL_ARCH=x86_64 run model_resolve --catalog-url "file://$BATS_TEST_TMPDIR/older.xml" latest
+	assert_success
+	assert_line --index 0 "url=$MESU_URL"
+	refute_output --partial claw-
+}
+
 @test "latest off a Mac (no Virtualization.framework): the catalog's newest, silently" {
 	older_catalog older.xml
 	run claw-resolve --catalog-url "file://$BATS_TEST_TMPDIR/older.xml" latest
