@@ -39,7 +39,7 @@ B       = bin
 endif
 
 COMMON_SRC := $(filter-out common/vm_none.c,$(wildcard common/*.c))
-EMBED_OBJ  := $(O)/common/default_config.o $(O)/common/tools_table.o $(O)/common/guest_firstboot.o \
+EMBED_OBJ  := $(O)/common/default_config.o $(O)/common/guest_firstboot.o \
 	      $(O)/common/guest_firstboot_plist.o
 COMMON_OBJ := $(COMMON_SRC:common/%.c=$(O)/common/%.o) $(EMBED_OBJ)
 CMDS       := $(patsubst cmd/%.c,%,$(wildcard cmd/claw-*.c))
@@ -56,7 +56,7 @@ $(O)/common/%.o: common/%.c common/*.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-# The default config and the tools table are compiled in, so claw works with no file at all.
+# The default config is compiled in, so claw works with no file at all.
 define embed
 	@mkdir -p $(@D)
 	{ echo '/* generated from $< */'; \
@@ -67,9 +67,6 @@ endef
 
 $(O)/common/default_config.c: share/claw/claw.yml
 	$(call embed,claw_default_config)
-
-$(O)/common/tools_table.c: share/claw/tools.tsv
-	$(call embed,claw_tools_table)
 
 # What claw-inject writes into the guest, kept as files so shellcheck and plutil can read them.
 $(O)/common/guest_firstboot.c: share/claw/guest/claw-firstboot.sh
@@ -93,10 +90,11 @@ $(B)/claw-%: $(O)/cmd/claw-%.o $(O)/libclaw.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# claw-restore and claw-boot link one implementation of common/vm.h: Virtualization.framework
-# on macOS (signed ad hoc with the virtualization entitlement after every link), and on other
-# hosts the one that says it needs macOS. The test builds link the fake from tests/fakes.
-VM_CMDS := claw-restore claw-boot
+# claw-restore, claw-boot and claw-resolve (which asks which macOS the host can run) link one
+# implementation of common/vm.h: Virtualization.framework on macOS (signed ad hoc with the
+# virtualization entitlement after every link), and on other hosts the one that says it needs
+# macOS. The test builds link the fake from tests/fakes.
+VM_CMDS := claw-restore claw-boot claw-resolve
 ifeq ($(UNAME),Darwin)
 VM_IMPL := $(patsubst common/darwin/%.c,$(O)/darwin/%.o,$(wildcard common/darwin/*.c))
 VM_LIBS := -framework Virtualization -framework Foundation -lobjc
@@ -129,6 +127,18 @@ fakes: $(VM_CMDS:%=$(FAKE_B)/%)
 
 # The model of the ObjC runtime, GCD, Foundation and VZ that common/darwin runs on here.
 include tests/darwin-model/model.mk
+
+# claw-resolve on the model: common/darwin/vz.c's own vm_latest_supported runs in make check.
+MODEL_B := $(MODEL_O)/bin
+$(MODEL_O)/darwin/%.o: common/darwin/%.c common/darwin/*.h common/*.h
+	@mkdir -p $(@D)
+	$(MODEL_CC) $(MODEL_CFLAGS) -c -o $@ $<
+
+$(MODEL_B)/claw-resolve: $(O)/cmd/claw-resolve.o $(MODEL_O)/darwin/vz.o $(O)/libclaw.a $(MODEL_LIB)
+	@mkdir -p $(@D)
+	$(MODEL_CC) $(LDFLAGS) -o $@ $^ $(MODEL_LIBS) $(LDLIBS)
+
+model: $(MODEL_B)/claw-resolve
 
 $(B)/claw: cmd/claw
 	@mkdir -p $(@D)

@@ -3,8 +3,11 @@
  * The MAC comes from the bundle's config.json (macAddress) or --mac, so machines
  * made by other tools work too. Looks in the DHCP lease file (the newest
  * unexpired lease wins), in `arp -an`, or both; --wait polls (a changed lease
- * file is noticed within 100 ms); --ssh also waits until TCP port 22 answers,
- * because a lease is not readiness. Prints the IP; with -b writes run/ip.
+ * file is noticed within 100 ms), and when no lease has appeared after
+ * --arp-after seconds (10) it turns to ARP by itself: one broadcast ping on each
+ * vmnet bridge's subnet, then `arp -an` matched by MAC. --ssh also waits until
+ * TCP port 22 answers, because a lease is not readiness. Prints the IP; with -b
+ * writes run/ip.
  * Exit: 0 found; 1 not found (no --wait); 64 usage; 65 bad config.json;
  * 66 no MAC in the bundle; 75 --wait ran out (the message says what was seen). */
 #include "bundle.h"
@@ -24,10 +27,10 @@
 
 static const char usage[] =
 	"usage: claw-ip [-qv] (-b BUNDLE | --mac MAC) [--wait[=SECONDS]] [--ssh] [--port PORT]\n"
-	"               [--leases FILE] [--resolver dhcp|arp|any] [--json]\n"
+	"               [--leases FILE] [--resolver dhcp|arp|any] [--arp-after SECONDS] [--json]\n"
 	"       claw-ip -h | --version\n";
 
-enum { OPT_MAC = OPT_FIRST_PRIVATE, OPT_WAIT, OPT_SSH, OPT_PORT, OPT_LEASES, OPT_RESOLVER };
+enum { OPT_MAC = OPT_FIRST_PRIVATE, OPT_WAIT, OPT_SSH, OPT_PORT, OPT_LEASES, OPT_RESOLVER, OPT_ARP_AFTER };
 
 static const struct option options[] = {
 	{ "bundle", required_argument, NULL, 'b' },
@@ -37,15 +40,20 @@ static const struct option options[] = {
 	{ "port", required_argument, NULL, OPT_PORT },
 	{ "leases", required_argument, NULL, OPT_LEASES },
 	{ "resolver", required_argument, NULL, OPT_RESOLVER },
+	{ "arp-after", required_argument, NULL, OPT_ARP_AFTER },
 	{ "json", no_argument, NULL, OPT_JSON },
 	CLI_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
 
+#define ARP_AFTER_DEFAULT 10 /* seconds of --wait without a lease before ARP is tried too */
+
 struct finder {
 	struct mac mac;
 	const char *leases;
 	bool dhcp, arp;
+	bool arp_later; /* the default resolver: ARP joins when no lease has come in time */
+	bool pinged;
 	struct stat seen;     /* the lease file as last read */
 	struct lease_hit hit; /* what it said */
 	long long arp_at;
@@ -84,8 +92,23 @@ static void look_dhcp(struct finder *f)
 	buf_free(&b);
 }
 
+/* A guest that has not spoken yet is not in the ARP table: one broadcast ping on every
+ * vmnet bridge's subnet makes every machine on it answer, and so appear there. */
+static void wake_bridges(struct finder *f)
+{
+	char addrs[8][NET_ADDR_MAX];
+	size_t n = net_bridge_broadcasts(addrs, 8);
+	f->pinged = true;
+	for (size_t i = 0; i < n; i++) {
+		info("pinging %s so that the guest shows in the ARP table", addrs[i]);
+		net_ping_once(addrs[i]);
+	}
+}
+
 static void look_arp(struct finder *f)
 {
+	if (!f->pinged)
+		wake_bridges(f);
 	if (now_ms() - f->arp_at < 1000)
 		return;
 	f->arp_at = now_ms();
@@ -146,8 +169,8 @@ static void print_result(const char *ip, const struct finder *f, const char *sou
 
 int main(int argc, char **argv)
 {
-	const char *bundle_arg = NULL, *mac_arg = NULL, *resolver = "dhcp";
-	int wait_s = -1, port = 22, opt;
+	const char *bundle_arg = NULL, *mac_arg = NULL, *resolver = NULL;
+	int wait_s = -1, port = 22, arp_after = ARP_AFTER_DEFAULT, opt;
 	bool ssh = false, json = false;
 	uint64_t n;
 	struct finder f;
@@ -171,6 +194,11 @@ int main(int argc, char **argv)
 			break;
 		case OPT_LEASES: f.leases = optarg; break;
 		case OPT_RESOLVER: resolver = optarg; break;
+		case OPT_ARP_AFTER:
+			if (parse_u64(optarg, &n) < 0 || n > 86400)
+				cli_usage_error("--arp-after takes seconds, not '%s'", optarg);
+			arp_after = (int)n;
+			break;
 		case OPT_JSON: json = true; break;
 		default: cli_common(opt);
 		}
@@ -179,10 +207,11 @@ int main(int argc, char **argv)
 		cli_usage_error("unexpected argument '%s'", argv[optind]);
 	if (!bundle_arg == !mac_arg)
 		cli_usage_error("give -b BUNDLE or --mac MAC");
-	if (strcmp(resolver, "dhcp") && strcmp(resolver, "arp") && strcmp(resolver, "any"))
+	if (resolver && strcmp(resolver, "dhcp") && strcmp(resolver, "arp") && strcmp(resolver, "any"))
 		cli_usage_error("--resolver is dhcp, arp or any, not '%s'", resolver);
-	f.dhcp = strcmp(resolver, "arp") != 0;
-	f.arp = strcmp(resolver, "dhcp") != 0;
+	f.dhcp = !resolver || strcmp(resolver, "arp") != 0;
+	f.arp = resolver && strcmp(resolver, "dhcp") != 0;
+	f.arp_later = !resolver && wait_s > 0;
 
 	struct bundle *b = NULL;
 	if (bundle_arg && bundle_open(bundle_arg, 0, &b) < 0)
@@ -192,10 +221,16 @@ int main(int argc, char **argv)
 	if (b)
 		f.mac = mac_from_bundle(b);
 
-	long long deadline = now_ms() + (long long)(wait_s > 0 ? wait_s : 0) * 1000;
+	long long start = now_ms(), deadline = start + (long long)(wait_s > 0 ? wait_s : 0) * 1000;
 	const char *ip = NULL, *source = NULL;
 	bool answered = false;
 	for (;;) {
+		if (f.arp_later && !f.hit.found && now_ms() - start >= (long long)arp_after * 1000) {
+			char m[18];
+			mac_format(&f.mac, m);
+			info("no lease for %s after %d s; asking ARP too", m, arp_after);
+			f.arp = true, f.arp_later = false;
+		}
 		ip = look(&f, &source);
 		if (ip && (!ssh || (answered = tcp_probe(ip, port, 250))))
 			break;

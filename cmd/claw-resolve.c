@@ -1,8 +1,12 @@
 /* claw-resolve: which IPSW a version spec means.
  *
- * SPEC (default: claw.yml's vm.macos) is `latest` (Apple's catalog), a version
- * or a build (ipsw.me), an http(s) URL, or a local .ipsw. Prints the resolve
- * record as key=value lines (or --json); with -b also writes ipsw.json.
+ * SPEC (default: claw.yml's vm.macos) is `latest`, a version or a build
+ * (ipsw.me), an http(s) URL, or a local .ipsw. `latest` is the newest macOS this
+ * host can run: on a Mac, Virtualization.framework names it (common/vm.h) and
+ * Apple's catalog gives its version, build and digest, found by URL; where there
+ * is no such framework, the catalog's newest. A catalog with a newer macOS than
+ * the host runs is noted on stderr. Prints the resolve record as key=value lines
+ * (or --json); with -b also writes ipsw.json.
  * Exit: 0, 64 bad SPEC or usage, 65 a malformed answer, 66 no such file,
  * 69 nothing matches, 73/74 cannot write the bundle, 75 an endpoint is unreachable,
  * 78 bad config. */
@@ -14,6 +18,7 @@
 #include "log.h"
 #include "record.h"
 #include "util.h"
+#include "vm.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -43,14 +48,42 @@ static const char *endpoint(const char *flag, const char *env, const char *fallb
 	return flag ? flag : e && *e ? e : fallback;
 }
 
+static json_t *resolve_url(const char *url);
+
+/* What this host's hypervisor says it can run, as a catalog record; NULL where it cannot say
+ * (no Virtualization.framework: then the catalog's newest is the answer). */
+static json_t *host_latest(const char *doc, size_t len)
+{
+	char url[4096];
+	json_t *rec;
+	if (vm_latest_supported(url, sizeof url) < 0) {
+		if (fail_code() != EX_UNAVAILABLE)
+			warn("%s; taking the catalog's newest", fail_msg());
+		return NULL;
+	}
+	info("Virtualization.framework: this host runs %s at newest", url);
+	if (catalog_by_url(doc, len, url, &rec) == 0)
+		return rec;
+	warn("%s, the newest this host runs; no digest to check it by", fail_msg());
+	return resolve_url(url);
+}
+
 static json_t *resolve_latest(const char *catalog_url)
 {
 	struct buf doc = BUF_ZERO;
-	json_t *rec;
+	json_t *newest;
 	info("reading %s", catalog_url);
-	if (http_get(catalog_url, 32 << 20, &doc) < 0 || catalog_latest(doc.data, doc.len, &rec) < 0)
+	if (http_get(catalog_url, 32 << 20, &doc) < 0 || catalog_latest(doc.data, doc.len, &newest) < 0)
 		die_err();
+	json_t *rec = host_latest(doc.data, doc.len);
 	buf_free(&doc);
+	if (!rec)
+		return newest;
+	if (catalog_record_newer(newest, rec))
+		warn("the catalog has macOS %s (%s), newer than this host supports; resolving %s (%s)",
+		     json_string_value(json_object_get(newest, "version")), json_string_value(json_object_get(newest, "build")),
+		     json_string_value(json_object_get(rec, "version")), json_string_value(json_object_get(rec, "build")));
+	json_decref(newest);
 	return rec;
 }
 

@@ -1,12 +1,13 @@
 /* claw-verify: prove every tool in claw.yml is there, and write manifest.json.
  *
- * One generated script, uploaded and run in one SSH session, checks every tool:
- * formulae by their binary and brew's version, app casks by /Applications/X.app
- * and its CFBundleShortVersionString, other casks through brew, npm CLIs by their
- * binary, npm libraries by npm list -g. How a tool maps to a binary or an .app is
- * share/claw/tools.tsv (compiled in), extended by $CLAW_HOME/tools.tsv.
- * Exit: 0 all there; 1 something is missing; 64 usage; 66 no address;
- * 75 the connection failed; 77 host key mismatch; 78 bad config. */
+ * One generated script, uploaded and run in one SSH session, asks the guest's
+ * package managers, once each, what they installed (brew list, npm ls -g --json, brew info
+ * --json=v2) and lists what is on PATH; the answers come back as sections, and
+ * common/verify.c judges each tool here: installed when its package manager
+ * lists it, its commands the ones its package declares, each found on PATH.
+ * No command is guessed from a tool's name.
+ * Exit: 0 all there; 1 something is missing; 64 usage; 65 a garbled answer;
+ * 66 no address; 75 the connection failed; 77 host key mismatch; 78 bad config. */
 #include "bundle.h"
 #include "cli.h"
 #include "config.h"
@@ -14,6 +15,7 @@
 #include "log.h"
 #include "script.h"
 #include "util.h"
+#include "verify.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,47 +35,51 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-extern const char claw_tools_table[];
-
 /* Upload and run in one session: the file is written, then run with stdin from /dev/null. */
 #define REMOTE_VERIFY "umask 077 && cat > .claw-verify.sh && bash .claw-verify.sh </dev/null"
 
-static char *tools_table(void)
+/* What a tool's commands say in the table: the ones found, then the ones that are not. */
+static char *commands_text(json_t *tool)
 {
-	struct buf t = BUF_ZERO;
-	buf_adds(&t, claw_tools_table);
-	char *home = bundle_home(), *user = xasprintf("%s/tools.tsv", home);
-	struct buf extra = BUF_ZERO;
-	if (file_read(user, 1 << 20, &extra) == 0) {
-		buf_adds(&t, "\n");
-		buf_add(&t, extra.data, extra.len);
+	struct buf b = BUF_ZERO;
+	const char *name;
+	json_t *v;
+	size_t i;
+	json_object_foreach(json_object_get(tool, "commands"), name, v) buf_addf(&b, "%s%s", b.len ? " " : "", name);
+	json_array_foreach(json_object_get(tool, "missing"), i, v) {
+		buf_addf(&b, "%s%s", i ? " " : b.len ? "; missing: " : "missing: ", json_string_value(v));
 	}
-	buf_free(&extra);
-	free(user);
-	free(home);
-	return t.data;
+	return b.data ? b.data : xstrdup("-");
 }
 
-/* "name<TAB>kind<TAB>0|1<TAB>version" lines into manifest tools. */
-static json_t *parse_report(char *out)
+static const char *status_word(json_t *tool)
 {
-	json_t *tools = json_array();
-	for (char *save = NULL, *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f[4] = { line, NULL, NULL, NULL };
-		for (int i = 1; i < 4; i++) {
-			char *tab = f[i - 1] ? strchr(f[i - 1], '\t') : NULL;
-			if (tab)
-				*tab = '\0', f[i] = tab + 1;
-		}
-		if (!f[3])
-			continue;
-		json_t *t = json_pack("{s:s, s:s, s:b, s:s}", "name", f[0], "version", f[3], "installed", f[2][0] == '1',
-				      "kind", f[1]);
-		if (!*f[3])
-			json_object_set_new(t, "version", json_null());
-		json_array_append_new(tools, t);
+	if (!json_is_true(json_object_get(tool, "installed")))
+		return "MISSING";
+	return json_is_true(json_object_get(tool, "ok")) ? "ok" : "INCOMPLETE";
+}
+
+static void print_table(json_t *tools)
+{
+	size_t i;
+	json_t *tool;
+	printf("%-32s %-5s %-16s %-10s %s\n", "TOOL", "KIND", "VERSION", "STATUS", "COMMANDS");
+	json_array_foreach(tools, i, tool) {
+		const char *v = json_string_value(json_object_get(tool, "version"));
+		char *cmds = commands_text(tool);
+		printf("%-32s %-5s %-16s %-10s %s\n", json_string_value(json_object_get(tool, "name")),
+		       json_string_value(json_object_get(tool, "kind")), v ? v : "-", status_word(tool), cmds);
+		free(cmds);
 	}
-	return tools;
+}
+
+static int count_not_ok(json_t *tools)
+{
+	int bad = 0;
+	size_t i;
+	json_t *tool;
+	json_array_foreach(tools, i, tool) bad += !json_is_true(json_object_get(tool, "ok"));
+	return bad;
 }
 
 int main(int argc, char **argv)
@@ -104,8 +110,7 @@ int main(int argc, char **argv)
 	struct claw_config *cfg;
 	if (cli_load_config(config_path, b, &cfg) < 0)
 		die_err();
-	char *table = tools_table();
-	char *script = script_verify(cfg, table);
+	char *script = script_verify(cfg);
 
 	struct ssh_target t;
 	if (guest_target(&ga, b, cfg, &t) < 0)
@@ -127,39 +132,28 @@ int main(int argc, char **argv)
 	if (r.status != 0)
 		die(r.status == 255 ? EX_TEMPFAIL : EX_SOFTWARE, "cannot run the checks on %s: %s", t.host, ssh_first_line(&r));
 
-	char none[1] = "";
-	json_t *tools = parse_report(r.out.data ? r.out.data : none);
+	json_t *tools;
+	if (verify_judge(cfg, r.out.data ? r.out.data : "", r.out.len, &tools) < 0)
+		die_err();
 	char ts[32];
 	time_t now = time(NULL);
 	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	json_t *manifest = json_pack("{s:O, s:s, s:s}", "tools", tools, "timestamp", ts, "vmName", b ? bundle_name(b) : t.host);
 	if (b && bundle_write_json(b, BUNDLE_MANIFEST, manifest, 0644) < 0)
 		die_err();
-	int missing = 0;
-	size_t i;
-	json_t *tool;
-	if (!json)
-		printf("%-32s %-6s %-20s %s\n", "TOOL", "KIND", "VERSION", "STATUS");
-	json_array_foreach(tools, i, tool) {
-		bool ok = json_is_true(json_object_get(tool, "installed"));
-		missing += !ok;
-		const char *v = json_string_value(json_object_get(tool, "version"));
-		if (!json)
-			printf("%-32s %-6s %-20s %s\n", json_string_value(json_object_get(tool, "name")),
-			       json_string_value(json_object_get(tool, "kind")), v ? v : "-", ok ? "ok" : "MISSING");
-	}
-	if (json) {
+	if (json)
 		cli_print_json(manifest);
-	}
+	else
+		print_table(tools);
 	cli_flush_stdout();
-	if (missing)
-		die(1, "%d of %zu tools missing", missing, json_array_size(tools));
+	int bad = count_not_ok(tools);
+	if (bad)
+		die(1, "%d of %zu tools missing or incomplete", bad, json_array_size(tools));
 	json_decref(manifest);
 	json_decref(tools);
 	spawn_result_free(&r);
 	ssh_target_free(&t);
 	free(script);
-	free(table);
 	config_free(cfg);
 	bundle_close(b);
 	return 0;

@@ -202,39 +202,91 @@ static plist_t catalog_versions(plist_t root)
 	return e.versions;
 }
 
+/* The record for a restore the catalog lists, its SHA-1 found by URL wherever the catalog has one. */
+static json_t *restore_record(plist_t versions, const struct restore *r)
+{
+	struct sha_lookup l = { r->url, NULL };
+	each_restore(versions, find_sha1, &l);
+	json_t *rec = json_object();
+	record_set(rec, "url", r->url);
+	record_set(rec, "version", r->version);
+	record_set(rec, "build", r->build);
+	if (l.sha1) {
+		char *lower = xstrdup(l.sha1);
+		for (char *p = lower; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		record_set(rec, "sha1", lower);
+		free(lower);
+	}
+	record_set(rec, "source", "catalog");
+	return rec;
+}
+
+static plist_t catalog_open(const char *data, size_t len, plist_t *root)
+{
+	*root = plistx_parse(data, len, "the catalog");
+	if (!*root)
+		return NULL;
+	plist_t versions = catalog_versions(*root);
+	if (!versions) {
+		plist_free(*root);
+		*root = NULL;
+		fail(EX_DATAERR, "the catalog has no MobileDeviceSoftwareVersionsByVersion list");
+	}
+	return versions;
+}
+
 int catalog_latest(const char *data, size_t len, json_t **rec)
 {
-	plist_t root = plistx_parse(data, len, "the catalog");
-	if (!root)
+	plist_t root, versions = catalog_open(data, len, &root);
+	if (!versions)
 		return -1;
-	plist_t versions = catalog_versions(root);
-	if (!versions) {
-		plist_free(root);
-		return fail(EX_DATAERR, "the catalog has no MobileDeviceSoftwareVersionsByVersion list");
-	}
 	struct restore best = { NULL, NULL, NULL };
 	each_restore(plistx_dict_dict(versions, CATALOG_DEVICE), pick_newest, &best);
 	if (!best.url) {
 		plist_free(root);
 		return fail(EX_DATAERR, "the catalog has no %s restore image", CATALOG_DEVICE);
 	}
-	struct sha_lookup l = { best.url, NULL };
-	each_restore(versions, find_sha1, &l);
-	json_t *r = json_object();
-	record_set(r, "url", best.url);
-	record_set(r, "version", best.version);
-	record_set(r, "build", best.build);
-	if (l.sha1) {
-		char *lower = xstrdup(l.sha1);
-		for (char *p = lower; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
-		record_set(r, "sha1", lower);
-		free(lower);
-	}
-	record_set(r, "source", "catalog");
+	*rec = restore_record(versions, &best);
 	plist_free(root);
-	*rec = r;
 	return 0;
+}
+
+struct url_lookup {
+	const char *url;
+	struct restore found;
+};
+
+static void find_url(plist_t r, void *arg)
+{
+	struct url_lookup *l = arg;
+	struct restore c = { plistx_dict_string(r, "ProductVersion"), plistx_dict_string(r, "BuildVersion"),
+			     plistx_dict_string(r, "FirmwareURL") };
+	if (!l->found.url && c.version && c.build && c.url && !strcmp(c.url, l->url))
+		l->found = c;
+}
+
+int catalog_by_url(const char *data, size_t len, const char *url, json_t **rec)
+{
+	plist_t root, versions = catalog_open(data, len, &root);
+	if (!versions)
+		return -1;
+	struct url_lookup l = { url, { NULL, NULL, NULL } };
+	each_restore(versions, find_url, &l);
+	if (!l.found.url) {
+		plist_free(root);
+		return fail(EX_UNAVAILABLE, "the catalog does not list '%s'", url);
+	}
+	*rec = restore_record(versions, &l.found);
+	plist_free(root);
+	return 0;
+}
+
+bool catalog_record_newer(json_t *a, json_t *b)
+{
+	const char *va = json_string_value(json_object_get(a, "version")), *ba = json_string_value(json_object_get(a, "build"));
+	const char *vb = json_string_value(json_object_get(b, "version")), *bb = json_string_value(json_object_get(b, "build"));
+	return va && ba && vb && bb && newer(va, ba, vb, bb);
 }
 
 /* ---- ipsw.me ---- */

@@ -26,6 +26,11 @@ int build_compare(const char *a, const char *b);
 /* The newest VirtualMac2,1 restore in the catalog; its SHA-1 is taken from any
  * entry with the same FirmwareURL, since the VirtualMac2,1 one has none. */
 int catalog_latest(const char *data, size_t len, json_t **rec);
+/* The restore the catalog lists at url (what VZ's fetchLatestSupported names), its SHA-1 by URL
+ * as above; EX_UNAVAILABLE when the catalog does not list it. */
+int catalog_by_url(const char *data, size_t len, const char *url, json_t **rec);
+/* Is record a of a newer macOS than record b (by version, then build)? */
+bool catalog_record_newer(json_t *a, json_t *b);
 /* From GET /v4/device/VirtualMac2,1: the highest signed firmware whose version
  * matches spec, or the build spec names. Nothing found: EX_UNAVAILABLE, listing what exists. */
 int ipswme_select(const char *data, size_t len, const char *spec, json_t **rec);

@@ -469,6 +469,19 @@ static int check_shape(const struct walk *w, const char *text, size_t len)
 	return rc;
 }
 
+/* libyaml notices an unclosed bracket or quote only where the next thing begins, often lines
+ * later; its context mark is where the unclosed thing began: the line the user has to fix. */
+static int fail_syntax(const struct walk *w, const yaml_parser_t *p)
+{
+	char m[32], began[80] = "";
+	snprintf(m, sizeof m, "%lu:%lu", (unsigned long)p->problem_mark.line + 1, (unsigned long)p->problem_mark.column + 1);
+	if (p->context && (p->context_mark.line != p->problem_mark.line || p->context_mark.column != p->problem_mark.column))
+		snprintf(began, sizeof began, " that began at line %lu, column %lu", (unsigned long)p->context_mark.line + 1,
+			 (unsigned long)p->context_mark.column + 1);
+	return fail_at_mark(w->file, m, "YAML syntax: %s%s%s%s", p->problem ? p->problem : "error", p->context ? " " : "",
+			    p->context ? p->context : "", began);
+}
+
 static int parse_document(struct walk *w, const char *text, size_t len, json_t **out)
 {
 	yaml_parser_t parser;
@@ -479,11 +492,7 @@ static int parse_document(struct walk *w, const char *text, size_t len, json_t *
 		return fail(EX_SOFTWARE, "cannot start the YAML parser");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		char m[32];
-		snprintf(m, sizeof m, "%lu:%lu", (unsigned long)parser.problem_mark.line + 1,
-			 (unsigned long)parser.problem_mark.column + 1);
-		int rc = fail_at_mark(w->file, m, "YAML syntax: %s%s%s", parser.problem ? parser.problem : "error",
-				  parser.context ? " " : "", parser.context ? parser.context : "");
+		int rc = fail_syntax(w, &parser);
 		yaml_parser_delete(&parser);
 		return rc;
 	}

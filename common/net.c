@@ -1,10 +1,14 @@
-/* net: a TCP connect with a deadline. */
+/* net: a TCP connect with a deadline; the vmnet bridges and a ping across them. */
 #include "net.h"
+#include "spawn.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,4 +53,37 @@ bool tcp_probe(const char *host, int port, int timeout_ms)
 		ok = connect_one(ai, timeout_ms);
 	freeaddrinfo(res);
 	return ok;
+}
+
+size_t net_bridge_broadcasts(char out[][NET_ADDR_MAX], size_t max)
+{
+	struct ifaddrs *list, *i;
+	size_t n = 0;
+	if (getifaddrs(&list) < 0)
+		return 0;
+	for (i = list; i && n < max; i = i->ifa_next) {
+		/* ifa_broadaddr is ifa_dstaddr's union twin: meaningful only with IFF_BROADCAST. */
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !(i->ifa_flags & IFF_UP) ||
+		    !(i->ifa_flags & IFF_BROADCAST) || !i->ifa_broadaddr ||
+		    strncmp(i->ifa_name, NET_BRIDGE_PREFIX, strlen(NET_BRIDGE_PREFIX)))
+			continue;
+		const struct sockaddr_in *b = (const struct sockaddr_in *)(const void *)i->ifa_broadaddr;
+		if (inet_ntop(AF_INET, &b->sin_addr, out[n], NET_ADDR_MAX))
+			n++;
+	}
+	freeifaddrs(list);
+	return n;
+}
+
+void net_ping_once(const char *addr)
+{
+	/* macOS's ping: -c count, -t a timeout in seconds; a broadcast address needs no flag there. */
+	const char *argv[] = { "ping", "-c", "1", "-t", "1", addr, NULL };
+	struct spawn_opts o = SPAWN_OPTS_ZERO;
+	struct spawn_result r;
+	o.capture_out = true;
+	o.quiet_err = true;
+	o.timeout_ms = 3000;
+	spawn_run(argv, &o, &r); /* no ping, or no answer: arp -an still says what it knows */
+	spawn_result_free(&r);
 }

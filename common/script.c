@@ -3,6 +3,7 @@
 #include "config.h"
 #include "log.h"
 #include "util.h"
+#include "verify.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,103 +157,104 @@ char *script_provision(const struct claw_config *cfg, json_t **steps_out)
 
 /* ---- verify ---- */
 
-/* How to check one tool: the table's word for it, or the default for its kind. */
-static char *check_for(const char *table, const char *kind, const char *name)
-{
-	if (table) {
-		char *copy = xstrdup(table), *save = NULL, *found = NULL;
-		for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-			if (*line == '#')
-				continue;
-			char *k = line, *t1 = strchr(k, '\t'), *n, *t2;
-			if (!t1)
-				continue;
-			*t1 = '\0';
-			n = t1 + 1;
-			t2 = strchr(n, '\t');
-			if (!t2)
-				continue;
-			*t2 = '\0';
-			if (!strcmp(k, kind) && !strcmp(n, name)) {
-				free(found);
-				found = xstrdup(t2 + 1); /* later lines win: a user's table extends ours */
-			}
-		}
-		free(copy);
-		if (found)
-			return found;
-	}
-	/* Defaults: a formula's binary is its name (without tap or @version); a cask is asked of brew;
-	 * an npm package's binary is its name without scope or version. */
-	const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
-	size_t n = !strcmp(kind, "npm") || !strcmp(kind, "brew") ? strcspn(base, "@") : strlen(base);
-	if (!strcmp(kind, "cask"))
-		return xasprintf("cask:%s", name);
-	char *bin = xstrndup(base, n ? n : strlen(base));
-	char *r = xasprintf("bin:%s", bin);
-	free(bin);
-	return r;
-}
-
-static void add_check(struct buf *s, const char *table, const char *kind, const char *name)
-{
-	char *how = check_for(table, kind, name);
-	char *colon = strchr(how, ':');
-	const char *arg = colon ? colon + 1 : "";
-	if (colon)
-		*colon = '\0';
-	char *qn = sh_quote(name), *qk = sh_quote(kind), *qa = sh_quote(*arg ? arg : name);
-	const char *fn = !strcmp(how, "app") ? "check_app" : !strcmp(how, "lib") ? "check_lib" : !strcmp(how, "cask") ? "check_cask" : "check_bin";
-	buf_addf(s, "%s %s %s %s\n", fn, qn, qk, qa);
-	free(qn);
-	free(qk);
-	free(qa);
-	free(how);
-}
-
+/* The verify script only asks: each package manager what it installed, and where the commands
+ * are. Every answer goes back framed (verify.h) and is judged on the host, where JSON is read
+ * with a JSON library rather than with sed. */
 static const char verify_fns[] =
 	"claw_brew_env\n"
-	"say() { printf '%s\\t%s\\t%s\\t%s\\n' \"$1\" \"$2\" \"$3\" \"$4\"; }\n"
-	"first_version() { \"$1\" --version 2>/dev/null </dev/null | head -n 1 | sed 's/[^0-9]*\\([0-9][0-9A-Za-z.+-]*\\).*/\\1/'; }\n"
-	"check_bin() {\n"
-	"\tif command -v \"$3\" >/dev/null 2>&1; then\n"
-	"\t\tv=\"\"\n"
-	"\t\tif [ \"$2\" = brew ] && command -v brew >/dev/null 2>&1; then v=$(brew list --versions \"$1\" 2>/dev/null | awk '{print $NF}'); fi\n"
-	"\t\t[ -n \"$v\" ] || v=$(first_version \"$3\")\n"
-	"\t\tsay \"$1\" \"$2\" 1 \"$v\"\n"
-	"\telse say \"$1\" \"$2\" 0 \"\"; fi\n"
+	"claw_tmp=$(mktemp -d \"${TMPDIR:-/tmp}/claw-verify.XXXXXX\") || exit 70\n"
+	"trap 'rm -rf \"$claw_tmp\"' EXIT\n"
+	"# section KIND N COMMAND...: the command's output as \"@claw KIND N STATUS BYTES\" and the bytes.\n"
+	"section() {\n"
+	"\tclaw_kind=$1 claw_n=$2\n"
+	"\tshift 2\n"
+	"\t\"$@\" >\"$claw_tmp/out\" 2>/dev/null </dev/null\n"
+	"\tclaw_rc=$?\n"
+	"\tprintf '@claw %s %s %s %s\\n' \"$claw_kind\" \"$claw_n\" \"$claw_rc\" \"$(wc -c <\"$claw_tmp/out\" | tr -d ' ')\"\n"
+	"\tcat \"$claw_tmp/out\"\n"
+	"\treturn \"$claw_rc\"\n"
 	"}\n"
-	"check_app() {\n"
-	"\tp=\"${CLAW_APPLICATIONS:-/Applications}/$3\"\n"
-	"\tif [ -d \"$p\" ]; then\n"
-	"\t\tif command -v plutil >/dev/null 2>&1; then v=$(plutil -extract CFBundleShortVersionString raw -o - \"$p/Contents/Info.plist\" 2>/dev/null)\n"
-	"\t\telse v=$(sed -n '/<key>CFBundleShortVersionString<\\/key>/{n;s/.*<string>\\(.*\\)<\\/string>.*/\\1/p;}' \"$p/Contents/Info.plist\" 2>/dev/null); fi\n"
-	"\t\tsay \"$1\" \"$2\" 1 \"$v\"\n"
-	"\telse say \"$1\" \"$2\" 0 \"\"; fi\n"
+	"# Every executable on PATH, in PATH's order: the first one named X is what `command -v X` finds.\n"
+	"on_path() {\n"
+	"\tIFS=: read -r -a claw_dirs <<<\"$PATH\"\n"
+	"\tfor d in \"${claw_dirs[@]}\"; do\n"
+	"\t\t[ -n \"$d\" ] || continue\n"
+	"\t\tfor f in \"$d\"/*; do if [ -x \"$f\" ] && [ ! -d \"$f\" ]; then printf '%s\\n' \"$f\"; fi; done\n"
+	"\tdone\n"
 	"}\n"
-	"check_cask() {\n"
-	"\tv=$(brew list --cask --versions \"$3\" 2>/dev/null | awk '{print $NF}')\n"
-	"\tif [ -n \"$v\" ]; then say \"$1\" \"$2\" 1 \"$v\"; else say \"$1\" \"$2\" 0 \"\"; fi\n"
+	"applications() {\n"
+	"\tfor a in \"${CLAW_APPLICATIONS:-/Applications}\"/*.app \"$HOME/Applications\"/*.app; do\n"
+	"\t\tif [ -d \"$a\" ]; then printf '%s\\n' \"$a\"; fi\n"
+	"\tdone\n"
 	"}\n"
-	"check_lib() {\n"
-	"\t# parseable and long: PATH:NAME@VERSION; the version follows the last @.\n"
-	"\tv=$(npm list -g --depth=0 --parseable --long \"$3\" 2>/dev/null | sed -n 's/^[^:]*:.*@\\([^@]*\\)$/\\1/p' | head -n 1)\n"
-	"\tif [ -n \"$v\" ]; then say \"$1\" \"$2\" 1 \"$v\"; else say \"$1\" \"$2\" 0 \"\"; fi\n"
-	"}\n";
+	"npm_package_json() { [ -n \"$claw_npm_root\" ] && cat \"$claw_npm_root/$1/package.json\"; }\n";
 
-char *script_verify(const struct claw_config *cfg, const char *table)
+static void add_section(struct buf *s, const char *kind, size_t n, const char *command, const struct config_list *args)
 {
+	buf_addf(s, "section %s %zu %s", kind, n, command);
+	for (size_t i = 0; args && i < args->n; i++) {
+		char *q = sh_quote(args->items[i]);
+		buf_addf(s, " %s", q);
+		free(q);
+	}
+}
+
+static void add_section1(struct buf *s, const char *kind, size_t n, const char *command, const char *arg)
+{
+	char *item = (char *)arg;
+	struct config_list one = { &item, 1 };
+	add_section(s, kind, n, command, &one);
+}
+
+char *script_verify(const struct claw_config *cfg)
+{
+	const struct config_list *formulae = &cfg->tools.packages, *casks = &cfg->tools.casks, *npm = &cfg->tools.npm_global;
 	struct buf s = BUF_ZERO;
 	buf_adds(&s, prelude);
 	buf_adds(&s, verify_fns);
-	if (cfg->tools.homebrew)
-		add_check(&s, table, "brew", "brew");
-	for (size_t i = 0; i < cfg->tools.packages.n; i++)
-		add_check(&s, table, "brew", cfg->tools.packages.items[i]);
-	for (size_t i = 0; i < cfg->tools.casks.n; i++)
-		add_check(&s, table, "cask", cfg->tools.casks.items[i]);
-	for (size_t i = 0; i < cfg->tools.npm_global.n; i++)
-		add_check(&s, table, "npm", cfg->tools.npm_global.items[i]);
+	add_section(&s, VERIFY_PATH, 0, "on_path", NULL);
+	buf_adds(&s, "\n");
+	if (casks->n) {
+		add_section(&s, VERIFY_APPS, 0, "applications", NULL);
+		buf_adds(&s, "\n");
+	}
+	if (cfg->tools.homebrew) {
+		add_section(&s, VERIFY_BREW, 0, "brew --version", NULL);
+		buf_adds(&s, "\n");
+	}
+	if (formulae->n) {
+		add_section(&s, VERIFY_FORMULAE, 0, "brew list --formula --versions", NULL);
+		/* Every keg in one listing; brew lists none when one is not there, so then each alone.
+		 * "--": names are names, never options. */
+		buf_adds(&s, "\nif ! ");
+		add_section(&s, VERIFY_KEGS, 0, "brew list --formula --", formulae);
+		buf_adds(&s, "; then\n");
+		for (size_t i = 0; i < formulae->n; i++) {
+			buf_adds(&s, "\t");
+			add_section1(&s, VERIFY_KEG, i, "brew list --formula --", formulae->items[i]);
+			buf_adds(&s, "\n");
+		}
+		buf_adds(&s, "fi\n");
+	}
+	if (casks->n) {
+		add_section(&s, VERIFY_CASKS, 0, "brew list --cask --versions", NULL);
+		buf_adds(&s, "\n");
+	}
+	if (formulae->n || casks->n) {
+		add_section(&s, VERIFY_BREW_INFO, 0, "brew info --json=v2 --installed", NULL);
+		buf_adds(&s, "\n");
+	}
+	if (npm->n) {
+		buf_adds(&s, "claw_npm_root=$(npm root -g 2>/dev/null </dev/null)\n");
+		add_section(&s, VERIFY_NPM_LS, 0, "npm ls -g --json --depth=0", NULL);
+		buf_adds(&s, "\n");
+	}
+	for (size_t i = 0; i < npm->n; i++) {
+		char *pkg = verify_npm_package(npm->items[i]);
+		add_section1(&s, VERIFY_NPM_PKG, i, "npm_package_json", pkg);
+		buf_adds(&s, "\n");
+		free(pkg);
+	}
 	buf_adds(&s, "exit 0\n");
 	return s.data;
 }

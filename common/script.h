@@ -1,6 +1,6 @@
 /* script: the shell scripts the online stages run in the guest — provision.sh
- * (one subshell per step, markers, a failure count) and the verify script (one
- * line per tool) — generated from claw.yml with every value quoted as data.
+ * (one subshell per step, markers, a failure count) and the verify script (the
+ * package managers' answers, framed) — generated from claw.yml with every value quoted as data.
  * Never prints. */
 #ifndef CLAW_SCRIPT_H
 #define CLAW_SCRIPT_H
@@ -13,8 +13,8 @@ struct claw_config;
 
 /* provision.sh, and its steps as [{n, title}]. */
 char *script_provision(const struct claw_config *cfg, json_t **steps);
-/* The verify script: prints "name<TAB>kind<TAB>0|1<TAB>version" per tool.
- * table: tools.tsv text (kind, name, how to check), may be NULL. */
-char *script_verify(const struct claw_config *cfg, const char *table);
+/* The verify script: asks each package manager what it installed and lists what is on PATH,
+ * every answer a section verify.h reads back. */
+char *script_verify(const struct claw_config *cfg);
 
 #endif

@@ -1,5 +1,6 @@
 /* vm: the seam between claw-restore/claw-boot and a hypervisor — everything
- * they need from one, as blocking C calls and a queue of events.
+ * they need from one, as blocking C calls and a queue of events (and claw-resolve,
+ * which asks it which macOS this host can run).
  *
  * Three implementations, chosen at link time, never at run time:
  *   common/darwin/vz.c   Virtualization.framework (macOS 14+ on Apple Silicon)
@@ -69,6 +70,10 @@ const char *vm_host_version(void);
 /* 0 when this host can run macOS guests; else fail(EX_UNAVAILABLE, VM_NEEDS). */
 int vm_host_check(void);
 
+/* The URL of the newest restore image this host can run, as Virtualization.framework's
+ * VZMacOSRestoreImage.fetchLatestSupported names it (reading Apple's catalog, with a deadline);
+ * EX_UNAVAILABLE where there is no such framework, EX_TEMPFAIL when it could not say. */
+int vm_latest_supported(char *url, size_t size);
 /* Read a local .ipsw's version, build and its requirements on this host. */
 int vm_image_load(const char *ipsw, struct vm_image *out);
 /* A new identity for the image's hardware model, creating the auxiliary storage at aux. */

@@ -18,6 +18,7 @@ const char *vm_host_version(void)
 }
 
 int vm_host_check(void) { return unavailable(); }
+int vm_latest_supported(char *url, size_t size) { (void)url, (void)size; return unavailable(); }
 int vm_image_load(const char *ipsw, struct vm_image *out) { (void)ipsw, (void)out; return unavailable(); }
 int vm_identity_create(const struct vm_image *img, const char *aux, struct vm_identity *out)
 {

@@ -211,7 +211,14 @@ bad() {
 
 @test "error: YAML syntax" {
 	printf 'vm:\n  cpu: 2\n ram: 8GB\n' | config
-	bad "claw.yml:3:2: YAML syntax: did not find expected key while parsing a block mapping"
+	bad "claw.yml:3:2: YAML syntax: did not find expected key while parsing a block mapping that began at line 1, column 1"
+}
+
+@test "error: an unclosed bracket or quote names the line it began on, not only where libyaml noticed" {
+	printf 'vm:\n  cpu: [4\n' | config
+	bad "claw.yml:3:1: YAML syntax: did not find expected ',' or ']' while parsing a flow sequence that began at line 2, column 8"
+	printf 'vm:\n  macos: "15.2\n  cpu: 4\n\n' | config
+	bad "claw.yml:5:1: YAML syntax: found unexpected end of stream while scanning a quoted scalar that began at line 2, column 10"
 }
 
 @test "error: duplicate keys" {

@@ -11,6 +11,7 @@ load helpers/common
 load helpers/servers
 load helpers/ipsw
 load helpers/vm
+load helpers/guest
 
 E2E_USER=clawe2e
 
@@ -26,25 +27,21 @@ setup_file() {
 	sed -e "s|$MESU_URL|$NGINX_URL/fake.ipsw|g" -e "s|$MESU_SHA1|$sha1|g" "$MESU" >"$E2E/www/catalog.xml"
 	# The guest's Data volume as restore leaves it, with the host keys sshd serves.
 	export DATA=$E2E/guest-data GUEST=$E2E/guest
-	mkdir -p "$DATA/private/var/db/dslocal/nodes/Default/users" "$DATA/private/var/db/dslocal/nodes/Default/groups" \
-		"$DATA/Users" "$DATA/private/etc/ssh"
-	python3 -c 'import plistlib,sys; plistlib.dump({"name":["admin"],"gid":["80"],"users":["root"]}, open(sys.argv[1],"wb"), fmt=plistlib.FMT_BINARY)' \
-		"$DATA/private/var/db/dslocal/nodes/Default/groups/admin.plist"
-	for t in rsa ecdsa ed25519; do ssh-keygen -q -t "$t" -N '' -C '' -f "$DATA/private/etc/ssh/ssh_host_${t}_key"; done
+	guest_data_volume "$DATA"
 	mkdir -p "$GUEST/var/log" "$GUEST/home" "$GUEST/bin" "$GUEST/Applications"
-	cp "$TOP/tests/fakes/guest/brew" "$GUEST/bin/"
-	printf '#!/bin/sh\necho "ripgrep 14.1.1"\n' >"$GUEST/bin/rg"
-	printf '#!/bin/sh\necho "zoxide v0.9.6"\n' >"$GUEST/bin/zoxide"
-	chmod +x "$GUEST/bin/"*
-	printf 'ripgrep 14.1.1\nzoxide 0.9.6\n' >"$GUEST/brew-formulae"
+	guest_fake brew "$GUEST/bin/brew"
+	bottle ripgrep 14.1.1 rg
+	bottle zoxide 0.9.6 zoxide
 	echo PROVISIONING_READY >"$GUEST/var/log/claw-firstboot.log"
 	# sshd knows users by name: the guest's user, as an alias of root here (the guest shell
 	# needs root for its private mounts), removed again in teardown_file.
-	userdel -f "$E2E_USER" 2>/dev/null || true
-	useradd -o -u 0 -g 0 -M -N -p '*' -d "$GUEST/home" -s /bin/sh "$E2E_USER" || skip "cannot add the guest's user"
+	# Another run of this suite owns the address and the user while it listens: leave both alone.
 	if (exec 3<>/dev/tcp/127.0.0.2/22) 2>/dev/null; then
 		skip "something already listens on 127.0.0.2:22"
 	fi
+	userdel -f "$E2E_USER" 2>/dev/null || true
+	useradd -o -u 0 -g 0 -M -N -p '*' -d "$GUEST/home" -s /bin/sh "$E2E_USER" || skip "cannot add the guest's user"
+	export E2E_USER_ADDED=1
 	mkdir -p "$E2E/sshd" /run/sshd
 	# sshd runs an AuthorizedKeysCommand only from a path no one else can write: not under /tmp.
 	KEYS_CMD=/run/sshd/claw-e2e-keys.$$
@@ -100,7 +97,7 @@ teardown_file() {
 	if [ -f "$E2E/sshd/sshd.pid" ]; then kill "$(cat "$E2E/sshd/sshd.pid")" 2>/dev/null || true; fi
 	nginx_stop
 	rm -f "${KEYS_CMD:-}"
-	userdel -f "$E2E_USER" 2>/dev/null || true
+	[ -z "${E2E_USER_ADDED:-}" ] || userdel -f "$E2E_USER" 2>/dev/null || true
 }
 
 setup() {

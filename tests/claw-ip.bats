@@ -152,6 +152,88 @@ lease() { # IP MAC-FIELD SECONDS-FROM-NOW
 	assert_failure 1
 }
 
+# in_netns COMMAND...: COMMAND in a network namespace of its own, where the host has a vmnet-like
+# bridge100 (192.168.80.1/24, as in the arp fixture) and the guest's address 10.33.16.44 answers.
+in_netns() {
+	unshare -n sh -c '
+		ip link set lo up && ip addr add 10.33.16.44/32 dev lo &&
+			ip link add bridge100 type bridge && ip addr add 192.168.80.1/24 broadcast 192.168.80.255 dev bridge100 &&
+			ip link set bridge100 up || exit 97
+		exec "$@"' in_netns "$@"
+}
+
+netns_or_skip() {
+	in_netns true || skip "cannot make a network namespace with a bridge here"
+}
+
+# listen_and_find PORT CLAW-IP-ARGS...: a listener on the guest's port while claw-ip looks (a file
+# of its own: it runs inside in_netns).
+listen_and_find() {
+	cat >listen_and_find <<'SH'
+port=$1
+shift
+python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("10.33.16.44", int(sys.argv[1]))); s.listen(5); time.sleep(30)' "$port" 3>&- &
+listener=$!
+claw-ip "$@"
+rc=$?
+kill "$listener"
+wait "$listener" 2>/dev/null
+exit "$rc"
+SH
+	in_netns sh listen_and_find "$@"
+}
+
+@test "--wait with no lease turns to ARP by itself: one broadcast ping on the bridge's subnet, arp -an by MAC, then port 22" {
+	netns_or_skip
+	export CLAW_FAKE_ARP=$BATS_TEST_TMPDIR/arp-table CLAW_FAKE_PING_ARP=$FIXTURES/arp_a_macos_en0_bridge100_tp2.txt
+	export CLAW_FAKE_PING_LOG=$BATS_TEST_TMPDIR/ping.log
+	start=$(date +%s)
+	run listen_and_find 2222 --mac 30:03:c8:c3:06:59 --leases leases --wait=20 --ssh --port 2222 --arp-after 1 --json -v
+	assert_success
+	[ $(($(date +%s) - start)) -ge 1 ]
+	assert_line "claw-ip: no lease for 30:03:c8:c3:06:59 after 1 s; asking ARP too"
+	run python3 -c 'import json,sys; d=json.loads("".join(l for l in sys.stdin if not l.startswith("claw-ip:"))); print(d["ip"], d["source"], d["ssh"])' <<<"$output"
+	assert_output "10.33.16.44 arp True"
+	run cat "$CLAW_FAKE_PING_LOG"
+	assert_output "ping -c 1 -t 1 192.168.80.255"
+}
+
+@test "ARP knows nothing of the MAC either: --wait runs out naming both places, having pinged once" {
+	netns_or_skip
+	export CLAW_FAKE_ARP=$BATS_TEST_TMPDIR/arp-table CLAW_FAKE_PING_ARP=$FIXTURES/arp_a_macos_en0_bridge100_tp2.txt
+	export CLAW_FAKE_PING_LOG=$BATS_TEST_TMPDIR/ping.log
+	run in_netns claw-ip --mac 00:00:00:00:00:01 --leases leases --wait=3 --arp-after 1
+	assert_failure 75
+	assert_output "claw-ip: no address for 00:00:00:00:00:01 yet (leases, arp)"
+	run cat "$CLAW_FAKE_PING_LOG"
+	assert_output "ping -c 1 -t 1 192.168.80.255"
+}
+
+@test "a lease in time, or --resolver dhcp: no ping, no ARP" {
+	netns_or_skip
+	export CLAW_FAKE_ARP=$BATS_TEST_TMPDIR/arp-table CLAW_FAKE_PING_ARP=$FIXTURES/arp_a_macos_en0_bridge100_tp2.txt
+	export CLAW_FAKE_PING_LOG=$BATS_TEST_TMPDIR/ping.log
+	run in_netns claw-ip --mac 30:03:c8:c3:06:59 --leases leases --resolver dhcp --wait=2 --arp-after 1
+	assert_failure 75
+	assert_output "claw-ip: no address for 30:03:c8:c3:06:59 yet (leases)"
+	(sleep 0.5 && lease 192.168.64.30 1,30:3:c8:c3:6:59 3600 >leases.tmp && mv leases.tmp leases) &
+	run in_netns claw-ip --mac 30:03:c8:c3:06:59 --leases leases --wait=5 --arp-after 2
+	wait
+	assert_success
+	assert_output 192.168.64.30
+	[ ! -e "$CLAW_FAKE_PING_LOG" ]
+}
+
+@test "without a bridge there is nothing to ping; arp -an is still asked" {
+	export CLAW_FAKE_ARP=$BATS_TEST_TMPDIR/arp-table CLAW_FAKE_PING_LOG=$BATS_TEST_TMPDIR/ping.log
+	cp "$FIXTURES/arp_a_macos_en0_bridge100_tp2.txt" "$CLAW_FAKE_ARP"
+	run unshare -n claw-ip --mac 30:03:c8:c3:06:59 --leases leases --wait=5 --arp-after 0
+	if [ "$status" -eq 1 ] && [[ $output == *unshare* ]]; then skip "cannot make a network namespace here"; fi
+	assert_success
+	assert_output 10.33.16.44
+	[ ! -e "$CLAW_FAKE_PING_LOG" ]
+}
+
 @test "usage errors are 64" {
 	run claw-ip
 	assert_failure 64
@@ -162,5 +244,7 @@ lease() { # IP MAC-FIELD SECONDS-FROM-NOW
 	run claw-ip --mac 1:2:3:4:5:6 --resolver dns
 	assert_failure 64
 	run claw-ip --mac 1:2:3:4:5:6 --wait=soon
+	assert_failure 64
+	run claw-ip --mac 1:2:3:4:5:6 --wait --arp-after soon
 	assert_failure 64
 }

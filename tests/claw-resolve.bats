@@ -4,6 +4,7 @@
 load helpers/common
 load helpers/servers
 load helpers/ipsw
+load helpers/vm
 
 setup_file() {
 	export WWW=$BATS_FILE_TMPDIR/www
@@ -33,6 +34,103 @@ version=26.6
 build=25G72
 sha1=$MESU_SHA1
 source=catalog"
+}
+
+# A catalog where an older VirtualMac2,1 restore (15.2) sits below the real 26.6, its digest only
+# on a physical Mac's entry with the same URL, as Apple lists them.
+older_catalog() {
+	python3 - "$MESU" "$1" <<'PY'
+import plistlib, sys
+d = plistlib.load(open(sys.argv[1], "rb"))
+v = d["MobileDeviceSoftwareVersionsByVersion"]["1"]["MobileDeviceSoftwareVersions"]
+url = "https://updates.cdn-apple.com/2024FallFCS/fullrestores/072-44387/UniversalMac_15.2_24C101_Restore.ipsw"
+v["VirtualMac2,1"]["24C101"] = {"Restore": {"BuildVersion": "24C101", "ProductVersion": "15.2", "FirmwareURL": url}}
+v["Mac14,2"] = {"24C101": {"Restore": {"BuildVersion": "24C101", "ProductVersion": "15.2", "FirmwareURL": url,
+                                        "FirmwareSHA1": "AB34C2F1C0B9E1D6F4A8E7C3B2A19F8E7D6C5B4A"}}}
+plistlib.dump(d, open(sys.argv[2], "wb"))
+PY
+}
+
+@test "latest on a Mac: what Virtualization.framework says this host runs, its digest from the catalog by URL" {
+	older_catalog older.xml
+	export CLAW_FAKE_VM_LATEST_URL=https://updates.cdn-apple.com/2024FallFCS/fullrestores/072-44387/UniversalMac_15.2_24C101_Restore.ipsw
+	run "$CLAW_FAKE_BIN/claw-resolve" --catalog-url "file://$BATS_TEST_TMPDIR/older.xml" latest
+	assert_success
+	assert_output "claw-resolve: the catalog has macOS 26.6 (25G72), newer than this host supports; resolving 15.2 (24C101)
+url=$CLAW_FAKE_VM_LATEST_URL
+version=15.2
+build=24C101
+sha1=ab34c2f1c0b9e1d6f4a8e7c3b2a19f8e7d6c5b4a
+source=catalog"
+	run "$CLAW_FAKE_BIN/claw-resolve" -q --catalog-url "file://$BATS_TEST_TMPDIR/older.xml" latest
+	refute_output --partial "newer than this host"
+}
+
+@test "latest on a Mac that runs the newest: the catalog's newest, and no note" {
+	export CLAW_FAKE_VM_LATEST_URL=$MESU_URL
+	run "$CLAW_FAKE_BIN/claw-resolve" latest
+	assert_success
+	assert_output "url=$MESU_URL
+version=26.6
+build=25G72
+sha1=$MESU_SHA1
+source=catalog"
+}
+
+@test "latest where the hypervisor cannot say: the catalog's newest, with the reason; one it names that the catalog lacks has no digest" {
+	older_catalog older.xml
+	export CLAW_FAKE_VM_LATEST_FAIL="The network connection was lost."
+	run "$CLAW_FAKE_BIN/claw-resolve" --catalog-url "file://$BATS_TEST_TMPDIR/older.xml" latest
+	assert_success
+	assert_line --index 0 "claw-resolve: Virtualization.framework cannot say which macOS this host runs: The network connection was lost.; taking the catalog's newest"
+	assert_line "build=25G72"
+	unset CLAW_FAKE_VM_LATEST_FAIL
+	export CLAW_FAKE_VM_LATEST_URL=https://mirror.example/UniversalMac_15.1_24B83_Restore.ipsw
+	run "$CLAW_FAKE_BIN/claw-resolve" --catalog-url "file://$BATS_TEST_TMPDIR/older.xml" latest
+	assert_success
+	assert_output "claw-resolve: the catalog does not list '$CLAW_FAKE_VM_LATEST_URL', the newest this host runs; no digest to check it by
+claw-resolve: the catalog has macOS 26.6 (25G72), newer than this host supports; resolving 15.1 (24B83)
+url=$CLAW_FAKE_VM_LATEST_URL
+version=15.1
+build=24B83
+source=url"
+}
+
+# claw-resolve linked with the real common/darwin/vz.c over the model of VZ (tests/darwin-model).
+model_resolve() {
+	local bin=${CLAW_MODEL_BIN:-$TOP/build/obj/model/tests}/../bin/claw-resolve
+	[ -x "$bin" ] || skip "the model is not built (make model)"
+	"$bin" "$@"
+}
+
+@test "vz.c on the model of Virtualization.framework: fetchLatestSupported's URL, looked up in the catalog; its failure; an Intel Mac" {
+	older_catalog older.xml
+	url=https://updates.cdn-apple.com/2024FallFCS/fullrestores/072-44387/UniversalMac_15.2_24C101_Restore.ipsw
+	CLAW_MODEL_IMAGE_URL=$url run model_resolve --catalog-url "file://$BATS_TEST_TMPDIR/older.xml" latest
+	assert_success
+	assert_output "claw-resolve: the catalog has macOS 26.6 (25G72), newer than this host supports; resolving 15.2 (24C101)
+url=$url
+version=15.2
+build=24C101
+sha1=ab34c2f1c0b9e1d6f4a8e7c3b2a19f8e7d6c5b4a
+source=catalog"
+	CLAW_MODEL_FETCH_FAIL=1 run model_resolve --catalog-url "file://$BATS_TEST_TMPDIR/older.xml" latest
+	assert_success
+	assert_line --index 0 "claw-resolve: Virtualization.framework cannot say which macOS this host runs: Failed to fetch the restore image catalog. The restore image catalog failed to load. (VZErrorDomain 10001); taking the catalog's newest"
+	assert_line "build=25G72"
+	refute_output --partial claw-model:
+	CLAW_MODEL_ARCH=x86_64 run model_resolve --catalog-url "file://$BATS_TEST_TMPDIR/older.xml" latest
+	assert_success
+	assert_line --index 0 "url=$MESU_URL"
+	refute_output --partial claw-
+}
+
+@test "latest off a Mac (no Virtualization.framework): the catalog's newest, silently" {
+	older_catalog older.xml
+	run claw-resolve --catalog-url "file://$BATS_TEST_TMPDIR/older.xml" latest
+	assert_success
+	assert_line --index 0 "url=$MESU_URL"
+	refute_output --partial "claw-resolve:"
 }
 
 @test "latest from a binary plist catalog" {

@@ -6,6 +6,7 @@
 
 load helpers/common
 load helpers/servers
+load helpers/guest
 
 OPERATOR=clawfleet
 
@@ -13,10 +14,10 @@ setup_file() {
 	command -v useradd >/dev/null || skip "no useradd"
 	command -v setpriv >/dev/null || skip "no setpriv"
 	sshd_start
-	cp "$TOP/tests/fakes/guest/brew" "$GUEST/bin/"
-	printf '#!/bin/sh\necho "ripgrep 14.1.1"\n' >"$GUEST/bin/rg"
-	chmod +x "$GUEST/bin/"*
-	echo 'ripgrep 14.1.1' >"$GUEST/brew-formulae"
+	guest_fake brew "$GUEST/bin/brew"
+	bottle ripgrep 14.1.1 rg
+	# Poured before the fleet comes: its hosts, all this one guest, provision at once.
+	in_guest brew install ripgrep >/dev/null
 	# A home outside the suite's private temporary folders, which the operator cannot enter.
 	export OPS
 	OPS=$(mktemp -d /tmp/claw-fleet.XXXXXX)

@@ -626,3 +626,67 @@ void vm_wait(struct vm *vm, int timeout_ms, struct vm_event *ev)
 {
 	vm_events_wait(&vm->events, timeout_ms, ev);
 }
+
+/* ---- the newest image this host runs ----------------------------------- */
+
+#define LATEST_WAIT_S 120 /* Apple's catalog over the network: long enough, never forever */
+
+enum { LATEST_PENDING, LATEST_ANSWERED, LATEST_ABANDONED };
+
+/* Shared by the waiter and the handler. Whoever comes second frees it: the waiter once it was
+ * answered (the handler touches nothing after its signal), the handler when the waiter gave up. */
+struct latest {
+	dispatch_semaphore_t done;
+	int state;
+	bool found;
+	char url[4096], why[512];
+};
+
+static void latest_free(struct latest *l)
+{
+	dispatch_release(l->done);
+	free(l);
+}
+
+int vm_latest_supported(char *url, size_t size)
+{
+	/* Nil off Apple silicon (the class is arm64-only), where no completion would ever come. */
+	id image_class = CLASS("VZMacOSRestoreImage");
+	if (!image_class)
+		return fail(EX_UNAVAILABLE, VM_NEEDS);
+	struct latest *l = xcalloc(1, sizeof *l);
+	l->done = dispatch_semaphore_create(0);
+	void *pool = objc_autoreleasePoolPush();
+	/* The handler runs on an arbitrary thread (no machine exists); the image's URL is read there,
+	 * before the handler's pool pops. */
+	SEND1(void, image_class, "fetchLatestSupportedWithCompletionHandler:", vz_image_block, ^(id image, id err) {
+		void *p = objc_autoreleasePoolPush();
+		id u = image ? SEND0(id, image, "URL") : nil;
+		if (u) {
+			string_copy(SEND0(id, u, "absoluteString"), l->url, sizeof l->url);
+			l->found = l->url[0] != '\0';
+		} else {
+			error_text(err, l->why, sizeof l->why);
+		}
+		objc_autoreleasePoolPop(p);
+		if (__atomic_exchange_n(&l->state, LATEST_ANSWERED, __ATOMIC_ACQ_REL) == LATEST_ABANDONED)
+			latest_free(l);
+		else
+			dispatch_semaphore_signal(l->done);
+	});
+	objc_autoreleasePoolPop(pool);
+	dispatch_time_t deadline = dispatch_time(DISPATCH_TIME_NOW, (int64_t)LATEST_WAIT_S * 1000 * (int64_t)NSEC_PER_MSEC);
+	if (dispatch_semaphore_wait(l->done, deadline) != 0) {
+		if (__atomic_exchange_n(&l->state, LATEST_ABANDONED, __ATOMIC_ACQ_REL) == LATEST_PENDING)
+			return fail(EX_TEMPFAIL, "Virtualization.framework did not say which macOS this host runs within %d s",
+				    LATEST_WAIT_S);
+		dispatch_semaphore_wait(l->done, DISPATCH_TIME_FOREVER); /* answered as the wait ran out: its signal is on its way */
+	}
+	int rc = 0;
+	if (!l->found)
+		rc = fail(EX_TEMPFAIL, "Virtualization.framework cannot say which macOS this host runs: %s", l->why);
+	else if ((size_t)snprintf(url, size, "%s", l->url) >= size)
+		rc = fail(EX_SOFTWARE, "the restore image's URL is longer than %zu bytes", size);
+	latest_free(l);
+	return rc;
+}

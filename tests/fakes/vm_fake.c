@@ -8,6 +8,9 @@
  *   CLAW_FAKE_VM_LOG=FILE           append one line per call the command makes
  *   CLAW_FAKE_VM_HOST_VERSION=V     the host's macOS version (default 15.1)
  *   CLAW_FAKE_VM_MAX_CPU=N, _MAX_RAM=BYTES   the host's limits (default 8, 32 GiB)
+ *   CLAW_FAKE_VM_LATEST_URL=URL     the newest image this host runs, as fetchLatestSupported
+ *                                   names it (unset: no answer, EX_UNAVAILABLE, as off a Mac)
+ *   CLAW_FAKE_VM_LATEST_FAIL=TEXT   fetchLatestSupported fails with TEXT
  *   CLAW_FAKE_VM_UNSUPPORTED=1      the image has no configuration for this host
  *   CLAW_FAKE_VM_INVALID=TEXT       validation fails with TEXT
  *   CLAW_FAKE_VM_INSTALL_STEPS=N, _INSTALL_MS=MS   progress steps and their length
@@ -100,6 +103,18 @@ void vm_host_limits(unsigned *max_cpu, uint64_t *max_ram)
 {
 	*max_cpu = (unsigned)env_long("CLAW_FAKE_VM_MAX_CPU", 8);
 	*max_ram = (uint64_t)env_long("CLAW_FAKE_VM_MAX_RAM", 32L << 30);
+}
+
+int vm_latest_supported(char *url, size_t size)
+{
+	fake_log("latest_supported");
+	const char *why = getenv("CLAW_FAKE_VM_LATEST_FAIL"), *u = getenv("CLAW_FAKE_VM_LATEST_URL");
+	if (why && *why)
+		return fail(EX_TEMPFAIL, "Virtualization.framework cannot say which macOS this host runs: %s", why);
+	if (!u || !*u)
+		return fail(EX_UNAVAILABLE, VM_NEEDS);
+	snprintf(url, size, "%s", u);
+	return 0;
 }
 
 static void image_line(struct vm_image *img, const char *line)

@@ -7,6 +7,7 @@
 #include "plistx.h"
 #include "record.h"
 #include "shadowhash.h"
+#include "verify.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s[len] = '\0';
 	json_t *j = NULL;
 	struct claw_config *c = NULL;
-	switch (data[0] % 7) {
+	switch (data[0] % 8) {
 	case 0:
 		if (config_load_string(s, len, "fuzz.yml", &c) == 0)
 			config_free(c);
@@ -64,6 +65,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 6: /* plist bytes from the guest or a tool: the binary bounds first, then libplist */
 		plist_free(plistx_parse(text, len, "fuzz"));
 		break;
+	case 7: {
+		static struct claw_config *tools;
+		static const char yml[] = "tools:\n  homebrew: true\n  packages: [git, python3]\n  casks: [firefox]\n"
+					  "  npm_global: [\"@s/x@1\", y]\n";
+		if (!tools && config_load_string(yml, sizeof yml - 1, "fuzz.yml", &tools) < 0)
+			break;
+		if (verify_judge(tools, text, len, &j) == 0)
+			json_decref(j);
+		break;
+	}
 	}
 	free(s);
 	return 0;
