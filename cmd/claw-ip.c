@@ -85,7 +85,7 @@ static void look_dhcp(struct finder *f)
 		return;
 	f->seen = st;
 	struct buf b = BUF_ZERO;
-	if (file_read(f->leases, 16 << 20, &b) == 0)
+	if (file_read(f->leases, LEASES_MAX_SIZE, &b) == 0)
 		leases_find(b.data, b.len, &f->mac, time(NULL), &f->hit, report_bad_block, (void *)f->leases);
 	else
 		info("%s", fail_msg());
@@ -117,9 +117,12 @@ static void look_arp(struct finder *f)
 	o.capture_out = true;
 	o.quiet_err = true;
 	o.timeout_ms = 5000;
+	o.max_out = ARP_MAX_OUTPUT;
 	struct spawn_result r;
 	f->arp_ip[0] = '\0';
-	if (spawn_run(argv, &o, &r) == 0 && r.status == 0 && r.out.data && !arp_find(r.out.data, &f->mac, f->arp_ip))
+	if (spawn_run(argv, &o, &r) == 0 && r.truncated)
+		info("arp printed more than %d MiB; not read", ARP_MAX_OUTPUT >> 20);
+	else if (r.status == 0 && r.out.data && !arp_find(r.out.data, &f->mac, f->arp_ip))
 		f->arp_ip[0] = '\0';
 	spawn_result_free(&r);
 }

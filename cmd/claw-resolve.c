@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 static const char usage[] =
@@ -116,7 +117,7 @@ static json_t *resolve_url(const char *url)
 /* A local IPSW: its absolute path as a file:// URL, its size, what its name says. */
 static json_t *resolve_file(const char *spec)
 {
-	const char *path = strncmp(spec, "file://", 7) ? spec : spec + 7;
+	const char *path = strncasecmp(spec, "file://", 7) ? spec : spec + 7;
 	char *decoded = curl_easy_unescape(NULL, path, 0, NULL);
 	char *abs = decoded ? realpath(decoded, NULL) : NULL;
 	struct stat st;

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- specs, versions, builds ---- */
 
@@ -50,11 +51,12 @@ enum spec_kind spec_classify(const char *s)
 {
 	if (!strcmp(s, "latest"))
 		return SPEC_LATEST;
-	if (!strncmp(s, "https://", 8) || !strncmp(s, "http://", 7))
+	/* A scheme is case-insensitive (RFC 3986): FILE:// is a local file too, never a URL. */
+	if (!strncasecmp(s, "https://", 8) || !strncasecmp(s, "http://", 7))
 		return SPEC_URL;
-	if (strstr(s, "://") && strncmp(s, "file://", 7))
+	if (strstr(s, "://") && strncasecmp(s, "file://", 7))
 		return SPEC_BAD; /* ftp://, s3://: not a scheme claw fetches */
-	if (!strncmp(s, "file://", 7) || s[0] == '/' || s[0] == '.' || strchr(s, '/'))
+	if (!strncasecmp(s, "file://", 7) || s[0] == '/' || s[0] == '.' || strchr(s, '/'))
 		return SPEC_FILE;
 	size_t n = strlen(s);
 	if (n > 5 && !strcasecmp(s + n - 5, ".ipsw"))

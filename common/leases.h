@@ -33,4 +33,8 @@ void leases_find(const char *text, size_t len, const struct mac *mac, time_t now
 /* The IP that `arp -an` output gives for mac, skipping (incomplete) entries. */
 bool arp_find(const char *text, const struct mac *mac, char ip[64]);
 
+/* What is read of each at most: more is refused (no network has that many machines). */
+#define LEASES_MAX_SIZE (16 << 20)
+#define ARP_MAX_OUTPUT (4 << 20)
+
 #endif

@@ -174,6 +174,35 @@ int plistx_bin_bounded(const char *data, size_t len, const char *what)
 	return bin_trailer(&b, what) < 0 ? -1 : bin_count(&b, what);
 }
 
+/* libplist 2.2 parses and frees XML recursively: a few MB of nested dicts overflow the stack.
+ * Counts how deep <dict> and <array> nest, outside comments, before libplist sees them. */
+int plistx_xml_bounded(const char *data, size_t len, const char *what)
+{
+	int depth = 0;
+	const char *p = data, *end = data + len;
+	while ((p = memchr(p, '<', (size_t)(end - p))) != NULL) {
+		size_t left = (size_t)(end - p);
+		if (left >= 4 && !memcmp(p, "<!--", 4)) {
+			const char *close = NULL;
+			for (const char *q = p + 4; q + 3 <= end && !close; q++)
+				if (!memcmp(q, "-->", 3))
+					close = q;
+			if (!close)
+				break;
+			p = close + 3;
+			continue;
+		}
+		if ((left >= 6 && !memcmp(p, "<dict>", 6)) || (left >= 7 && !memcmp(p, "<array>", 7))) {
+			if (++depth > PLISTX_MAX_DEPTH)
+				return fail(EX_DATAERR, "%s nests containers more than %d deep", what, PLISTX_MAX_DEPTH);
+		} else if ((left >= 7 && !memcmp(p, "</dict>", 7)) || (left >= 8 && !memcmp(p, "</array>", 8))) {
+			depth--;
+		}
+		p++;
+	}
+	return 0;
+}
+
 plist_t plistx_parse(const char *data, size_t len, const char *what)
 {
 	plist_t p = NULL;
@@ -186,8 +215,11 @@ plist_t plistx_parse(const char *data, size_t len, const char *what)
 			return NULL;
 		plist_from_bin(data, (uint32_t)len, &p);
 	}
-	else if (len > 0)
+	else if (len > 0) {
+		if (plistx_xml_bounded(data, len, what) < 0)
+			return NULL;
 		plist_from_xml(data, (uint32_t)len, &p);
+	}
 	if (!p)
 		fail(EX_DATAERR, "%s is not a property list", what);
 	return p;

@@ -18,7 +18,9 @@
  * within the limits above; else -1 and EX_DATAERR naming what. Reads only the
  * offset table and the containers' references: it never builds a node. */
 int plistx_bin_bounded(const char *data, size_t len, const char *what);
-/* Parse XML or binary plist bytes (binary ones checked by plistx_bin_bounded first);
+/* XML: containers nested at most PLISTX_MAX_DEPTH deep (libplist recurses on them). */
+int plistx_xml_bounded(const char *data, size_t len, const char *what);
+/* Parse XML or binary plist bytes (checked by plistx_bin_bounded or _xml_bounded first);
  * NULL (and EX_DATAERR recorded, naming what) if it is not one. */
 plist_t plistx_parse(const char *data, size_t len, const char *what);
 /* Serialise; free the result with free(). */

@@ -101,12 +101,14 @@ static int setup_actions(posix_spawn_file_actions_t *fa, const struct spawn_opts
 	return 0;
 }
 
-static void read_into(int *fd, struct buf *b, const struct spawn_opts *o)
+static void read_into(int *fd, struct buf *b, const struct spawn_opts *o, bool *truncated)
 {
 	char chunk[16384];
 	ssize_t n = read(*fd, chunk, sizeof chunk);
 	if (n > 0 && o && o->on_out)
 		o->on_out(chunk, (size_t)n, o->arg);
+	else if (n > 0 && o && o->max_out && b->len + (size_t)n > o->max_out)
+		*truncated = true; /* drained, not kept: a child that floods us cannot fill memory */
 	else if (n > 0)
 		buf_add(b, chunk, (size_t)n);
 	else if (n == 0 || (errno != EINTR && errno != EAGAIN))
@@ -148,9 +150,9 @@ static void pump(pid_t pid, const struct spawn_opts *o, long long deadline, stru
 				close_fd(&p->in[1]);
 		}
 		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR))
-			read_into(&p->out[0], &r->out, o);
+			read_into(&p->out[0], &r->out, o, &r->truncated);
 		if (fds[2].revents & (POLLIN | POLLHUP | POLLERR))
-			read_into(&p->err[0], &r->err, NULL);
+			read_into(&p->err[0], &r->err, NULL, &r->truncated);
 	}
 }
 

@@ -22,15 +22,17 @@ struct spawn_opts {
 	/* With capture_out: hand each chunk of stdout here as it comes instead of keeping it. */
 	void (*on_out)(const char *data, size_t len, void *arg);
 	void *arg;
+	size_t max_out;         /* captured stdout kept at most (0: no limit); the rest dropped */
 };
 #define SPAWN_OPTS_ZERO { NULL, 0, false, false, false, 0, NULL, NULL }
 
 struct spawn_result {
 	int status; /* exit code, or 128+signal */
 	bool timed_out;
+	bool truncated; /* stdout ran past max_out: out holds its start only */
 	struct buf out, err;
 };
-#define SPAWN_RESULT_ZERO { 0, false, BUF_ZERO, BUF_ZERO }
+#define SPAWN_RESULT_ZERO { 0, false, false, BUF_ZERO, BUF_ZERO }
 
 /* Returns 0 when the child ran (whatever its status), -1 when it could not be started. */
 int spawn_run(const char *const argv[], const struct spawn_opts *opts, struct spawn_result *res);

@@ -152,6 +152,23 @@ lease() { # IP MAC-FIELD SECONDS-FROM-NOW
 	assert_failure 1
 }
 
+@test "input past its cap is not read: a 16 MiB lease file, 4 MiB of arp output" {
+	{
+		cat "$FIXTURES/dhcpd_leases_xhyve-ruby.txt"
+		head -c $((17 << 20)) /dev/zero | tr '\0' '#'
+	} >huge-leases
+	run claw-ip --leases huge-leases --mac ea:28:a:33:cf:32 -v
+	assert_failure 1
+	assert_line "claw-ip: 'huge-leases' is larger than 16777216 bytes"
+	{
+		cat "$FIXTURES/arp_a_macos_en0_bridge100_tp2.txt"
+		yes '? (10.0.0.1) at 0:0:0:0:0:1 on en0 ifscope [ethernet]' | head -c $((5 << 20))
+	} >huge-arp
+	CLAW_FAKE_ARP=$BATS_TEST_TMPDIR/huge-arp run claw-ip --resolver arp --mac 30:03:c8:c3:06:59 -v
+	assert_failure 1
+	assert_line "claw-ip: arp printed more than 4 MiB; not read"
+}
+
 # in_netns COMMAND...: COMMAND in a network namespace of its own, where the host has a vmnet-like
 # bridge100 (192.168.80.1/24, as in the arp fixture) and the guest's address 10.33.16.44 answers.
 in_netns() {

@@ -254,6 +254,18 @@ source=file"
 	[ ! -e pwned ]
 }
 
+@test "a scheme in any case: FILE:// is a local file, HTTPS:// a URL, FtP:// refused" {
+	head -c 100 /dev/zero >local.ipsw
+	run claw-resolve "FILE://$BATS_TEST_TMPDIR/local.ipsw"
+	assert_success
+	assert_line "url=file://$BATS_TEST_TMPDIR/local.ipsw"
+	assert_line "source=file"
+	run claw-resolve "HTTPS://m.example/a.ipsw"
+	assert_line "source=url"
+	run claw-resolve "FtP://m.example/a.ipsw"
+	assert_failure 64
+}
+
 @test "SPEC defaults to the config's vm.macos" {
 	printf 'vm:\n  macos: "15.1"\n' >claw.yml
 	run claw-resolve -c claw.yml
@@ -292,6 +304,25 @@ source=file"
 	run claw-resolve --catalog-url "file://$BATS_TEST_TMPDIR/nomac.xml" latest
 	assert_failure 65
 	assert_output "claw-resolve: the catalog has no VirtualMac2,1 restore image"
+}
+
+@test "a catalog nested megabytes deep is refused at once (65), one at the nesting limit is read" {
+	python3 - "$WWW" <<'PY'
+import sys
+head = '<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict><key>MobileDeviceSoftwareVersionsByVersion</key><dict><key>1</key><dict><key>MobileDeviceSoftwareVersions</key>'
+tail = '</dict></dict></dict></plist>'
+for name, n in (("deep.xml", 250000), ("limit.xml", 252)):
+    open(sys.argv[1] + "/" + name, "w").write(head + "<dict><key>a</key>" * n + "<string>x</string>" + "</dict>" * n + tail)
+PY
+	run timeout 10 claw-resolve --catalog-url "$NGINX_URL/deep.xml" latest
+	assert_failure 65
+	assert_output "claw-resolve: the catalog nests containers more than 256 deep"
+	# 256 deep in all: read, walked, and found to hold no VirtualMac2,1 restore.
+	run timeout 10 claw-resolve --catalog-url "$NGINX_URL/limit.xml" latest
+	assert_failure
+	refute_output --partial "nests containers"
+	[ "$status" -lt 128 ]
+	rm -f "$WWW/deep.xml" "$WWW/limit.xml"
 }
 
 @test "an unknown SPEC is a usage error" {
