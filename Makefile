@@ -159,6 +159,12 @@ check: all units fakes model
 deps:
 	sh tests/helpers/deps.sh
 
+# make chaos N=200: claw create killed at N random moments, each rerun to the clean run's bundle
+# (tests/chaos.bats; make check runs 10). CLAW_CHAOS_SEED=S replays a run.
+N ?= 100
+chaos: all fakes
+	CLAW_BIN=$(CURDIR)/$(B) CLAW_FAKE_BIN=$(CURDIR)/$(FAKE_B) CLAW_CHAOS_ROUNDS=$(N) python3 tests/helpers/reaper.py /dev/null bats tests/chaos.bats
+
 lint:
 	sh tests/run --lint-only
 
@@ -201,5 +207,5 @@ install-share:
 clean:
 	rm -rf bin build
 
-.PHONY: all units fakes check deps lint fuzz bench install install-bin install-man install-completions install-share clean
+.PHONY: all units fakes check deps chaos lint fuzz bench install install-bin install-man install-completions install-share clean
 .SECONDARY:

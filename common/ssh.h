@@ -25,7 +25,10 @@ struct ssh_target {
 	int connect_timeout;  /* seconds */
 };
 
-#define SSH_PERSIST_S 30 /* how long an idle master outlives a process that could not end it */
+/* How long an idle master outlives a process that could not end it (SIGKILL). Short: a gap
+ * longer than this between two calls of one command just costs a new master (ControlMaster
+ * auto makes one). */
+#define SSH_PERSIST_S 5
 
 /* Give t this process's master connection: a socket in a private directory,
  * made on the first call and removed, with the master, at exit or on SIGINT,
