@@ -122,10 +122,11 @@ static void on_progress(const struct transfer_progress *p, void *arg)
 	pthread_mutex_unlock(&pull.mu);
 }
 
-/* Fetch a blob into pull/HEX.part, verified; returns the .part's path. */
-static char *fetch_blob(struct worker *w, const struct tart_blob *blob)
+/* Fetch layer k's blob into pull/K-HEX.part (chunks alike, zeros say, share a blob, not a
+ * file), verified; returns the .part's path. */
+static char *fetch_blob(struct worker *w, size_t k, const struct tart_blob *blob)
 {
-	char *name = xasprintf(PULL_DIR "/%s.part", blob->digest + 7);
+	char *name = xasprintf(PULL_DIR "/%zu-%s.part", k, blob->digest + 7);
 	char *part = bundle_file(pull.b, name);
 	free(name);
 	char *url = oci_blob_url(pull.oci, blob->digest);
@@ -151,7 +152,7 @@ static char *fetch_blob(struct worker *w, const struct tart_blob *blob)
 
 static int pull_nvram(struct worker *w)
 {
-	char *part = fetch_blob(w, &pull.img.nvram);
+	char *part = fetch_blob(w, 0, &pull.img.nvram);
 	if (!part)
 		return -1;
 	char *aux = bundle_file(pull.b, PULL_AUX);
@@ -163,7 +164,7 @@ static int pull_nvram(struct worker *w)
 	return rc;
 }
 
-static int pull_chunk(struct worker *w, const struct tart_chunk *c)
+static int pull_chunk(struct worker *w, size_t k, const struct tart_chunk *c)
 {
 	bool there = false;
 	if (!pull.fresh && diskchunk_matches(pull.disk, c->offset, c->length, c->raw_digest, &there) < 0)
@@ -172,7 +173,7 @@ static int pull_chunk(struct worker *w, const struct tart_chunk *c)
 		info("chunk at %" PRIu64 " is already on disk", c->offset);
 		return 0;
 	}
-	char *part = fetch_blob(w, &c->blob);
+	char *part = fetch_blob(w, k, &c->blob);
 	if (!part)
 		return -1;
 	int rc = diskchunk_unpack(part, pull.disk, c->offset, c->length, c->raw_digest, pull.fresh, &halt);
@@ -195,7 +196,7 @@ static void *work(void *arg)
 		if (stop)
 			break;
 		const struct tart_blob *blob = k == 0 ? &pull.img.nvram : &pull.img.chunks[k - 1].blob;
-		int rc = k == 0 ? pull_nvram(w) : pull_chunk(w, &pull.img.chunks[k - 1]);
+		int rc = k == 0 ? pull_nvram(w) : pull_chunk(w, k, &pull.img.chunks[k - 1]);
 		pthread_mutex_lock(&pull.mu);
 		if (rc < 0)
 			record_failure();
