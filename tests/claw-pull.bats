@@ -390,3 +390,22 @@ SH
 	run claw-pull -b a4 "$SECURE/claw/mac:15"
 	assert_failure 78
 }
+
+@test "claw create --image: pull in place of resolve, fetch and restore; a rerun pulls nothing" {
+	run claw create dev --image "$PLAIN/claw/mac:15" --insecure --to restore
+	assert_success
+	assert_output "==> pull"
+	D=$CLAW_HOME/VMs/dev.clawbundle
+	cmp "$SRC/disk.img" "$D/disk.img"
+	[ -f "$D/image.json" ]
+	[ ! -e "$D/ipsw.json" ]
+	[ ! -e "$D/restore.ipsw" ]
+	gets=$(grep -c '"GET /v2/claw/mac/blobs/' "$PLAIN_DIR/log")
+	run claw create dev --image "$PLAIN/claw/mac:15" --insecure --to restore
+	assert_success
+	[ "$(grep -c '"GET /v2/claw/mac/blobs/' "$PLAIN_DIR/log")" = "$gets" ]
+	run claw create dev2 --image "not a ref" --insecure --to restore
+	assert_failure 64
+	assert_line "claw: pull failed (exit 64); 'claw create dev2 --image not a ref' resumes there"
+	names_absent "$CLAW_HOME/VMs/dev2.clawbundle"
+}
