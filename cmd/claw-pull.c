@@ -130,9 +130,9 @@ static char *fetch_blob(struct worker *w, size_t k, const struct tart_blob *blob
 	char *part = bundle_file(pull.b, name);
 	free(name);
 	char *url = oci_blob_url(pull.oci, blob->digest);
-	struct transfer_opts o = { url, part, (int64_t)blob->size, DIGEST_SHA256, 2, 30, 10, 250, &halt, on_progress, w };
-	o.prepare = oci_prepare_handle;
-	o.prepare_arg = pull.oci;
+	struct transfer_opts o = { .url = url, .part = part, .size = (int64_t)blob->size, .alg = DIGEST_SHA256,
+				   .connections = 2, .stall_seconds = 30, .retries = 10, .backoff_ms = 250, .stop = &halt,
+				   .progress = on_progress, .arg = w, .prepare = oci_prepare_handle, .prepare_arg = pull.oci };
 	struct transfer_result r;
 	int rc = transfer_run(&o, &r);
 	free(url);
