@@ -181,6 +181,9 @@ static int pull_chunk(struct worker *w, size_t k, const struct tart_chunk *c)
 		rc = fail(EX_TEMPFAIL, "interrupted");
 	else
 		transfer_discard(part); /* decoded, or not worth keeping */
+	/* The disk starts writing the chunk now, so that the fsync at the end waits for little. */
+	if (rc == 0)
+		start_writeback(pull.disk, (int64_t)c->offset, (int64_t)c->length);
 	free(part);
 	return rc;
 }

@@ -9,7 +9,9 @@ setup_file() {
 	registry_start plain
 	export PLAIN=$REG PLAIN_DIR=$REG_DIR
 	registry_start secure tls auth
-	export SECURE=$REG SECURE_DIR=$REG_DIR
+	export SECURE=$REG SECURE_DIR=$REG_DIR SECURE_CA=$REG_CA SECURE_USER=$REG_USER SECURE_PASSWORD=$REG_PASSWORD
+	registry_start bearer token
+	export BEARER=$REG BEARER_DIR=$REG_DIR BEARER_USER=$REG_USER BEARER_PASSWORD=$REG_PASSWORD
 	# Chunks of 4 MiB instead of tart's 512, so that a small disk has several.
 	export CLAW_PUSH_CHUNK=4194304
 	source_bundle "$BATS_FILE_TMPDIR/src.clawbundle" 20
@@ -19,12 +21,14 @@ setup_file() {
 teardown_file() {
 	registry_stop "$PLAIN_DIR"
 	registry_stop "$SECURE_DIR"
+	registry_stop "$BEARER_DIR"
 }
 
 setup() {
 	common_setup
 	unset CLAW_REGISTRY_USER CLAW_REGISTRY_PASSWORD CURL_CA_BUNDLE DOCKER_CONFIG
 	SRC=$BATS_FILE_TMPDIR/src.clawbundle
+	REG_CA=$SECURE_CA REG_USER=$SECURE_USER REG_PASSWORD=$SECURE_PASSWORD
 }
 
 # source_bundle PATH MB: a stopped machine as claw-restore leaves it: config.json, aux.img, and a
@@ -73,7 +77,10 @@ blob_path() { # REGISTRY-DIR DIGEST -> where the registry keeps the blob's bytes
 }
 
 names_absent() { # BUNDLE: none of a pulled machine's names are there
-	[ ! -e "$1/disk.img" ] && [ ! -e "$1/aux.img" ] && [ ! -e "$1/config.json" ] && [ ! -e "$1/image.json" ]
+	local f
+	for f in disk.img aux.img config.json image.json; do
+		[ ! -e "$1/$f" ] || return 1
+	done
 }
 
 json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=eval(sys.argv[2]); print(*(r if isinstance(r, tuple) else (r,)))' "$@"; }
@@ -125,9 +132,9 @@ wait_long() {
 	assert_output "1 darwin arm64 ZWZnaA== YWJjZA== 4 2 8589934592 4294967296 ee:a7:85:09:92:39 {'width': 1920, 'height': 1080, 'unit': 'pt'} raw"
 	# Every disk layer is an Apple LZ4 stream: bv4 blocks, bv4$ at its end.
 	layer=$(json m.json 'd["layers"][1]["digest"]')
-	curl -fsS "http://$PLAIN/v2/claw/mac/blobs/$layer" >layer
-	[ "$(head -c 3 layer)" = bv4 ]
-	[ "$(tail -c 4 layer)" = 'bv4$' ]
+	curl -fsS "http://$PLAIN/v2/claw/mac/blobs/$layer" >chunk.lz4
+	[ "$(head -c 3 chunk.lz4)" = bv4 ]
+	[ "$(tail -c 4 chunk.lz4)" = 'bv4$' ]
 }
 
 @test "a second push uploads no blob; several REFs tag one manifest" {
@@ -408,4 +415,30 @@ SH
 	assert_failure 64
 	assert_line "claw: pull failed (exit 64); 'claw create dev2 --image not a ref' resumes there"
 	names_absent "$CLAW_HOME/VMs/dev2.clawbundle"
+}
+
+@test "Bearer tokens: asked of the realm the 401 names, with the credentials as Basic; anonymous where the realm allows" {
+	run claw-push --insecure -b "$SRC" "$BEARER/team/mac:1"
+	assert_failure 77
+	assert_output --partial "claw-push: tart's config: registry '$BEARER'"
+	export CLAW_REGISTRY_USER=$BEARER_USER CLAW_REGISTRY_PASSWORD=$BEARER_PASSWORD
+	run claw-push --insecure -b "$SRC" "$BEARER/public/mac:1"
+	assert_success
+	run claw-pull --insecure -b b1 "$BEARER/public/mac:1"
+	assert_success
+	cmp "$SRC/disk.img" "$CLAW_HOME/VMs/b1.clawbundle/disk.img"
+	# The realm saw the scope the registry asked for, and the credentials, never in the URL.
+	run grep -ci 'GET /token?service=claw-registry&scope=repository%3Apublic%2Fmac%3Apull%2Cpush auth$' "$BEARER_DIR/tokend.log"
+	assert_success
+	run grep -F "$BEARER_PASSWORD" "$BEARER_DIR/tokend.log"
+	assert_failure
+	unset CLAW_REGISTRY_USER CLAW_REGISTRY_PASSWORD
+	run claw-pull --insecure -b b2 "$BEARER/public/mac:1"
+	assert_success
+	assert_output --partial "$BEARER/public/mac@sha256:"
+	run grep -c 'GET /token?.* anonymous$' "$BEARER_DIR/tokend.log"
+	assert_success
+	CLAW_REGISTRY_USER=$BEARER_USER CLAW_REGISTRY_PASSWORD=wrong run claw-pull --insecure -b b3 "$BEARER/public/mac:1"
+	assert_failure 77
+	assert_output "claw-pull: registry '$BEARER': the token realm refused the credentials"
 }

@@ -131,14 +131,17 @@ guest_bundle() {
 # registry_start NAME [tls] [auth]: Debian's docker-registry (the CNCF distribution registry) on
 # loopback, its storage and log in $BATS_FILE_TMPDIR/registry-NAME. With tls it serves HTTPS for
 # localhost under a test CA made here (REG_CA); with auth it wants htpasswd Basic auth for
-# $REG_USER / $REG_PASSWORD. Sets REG (host:port) and REG_DIR.
+# $REG_USER / $REG_PASSWORD; with token it wants Bearer tokens from tokend.py (on loopback, its
+# requests logged in tokend.log), which gives them to $REG_USER / $REG_PASSWORD, and pull on
+# public/* to anyone. Sets REG (host:port) and REG_DIR.
 registry_start() {
-	local name=$1 tls=false auth=false arg
+	local name=$1 tls=false auth=false token=false arg
 	shift
 	for arg in "$@"; do
 		case $arg in
 		tls) tls=true ;;
 		auth) auth=true ;;
+		token) token=true ;;
 		esac
 	done
 	REG_DIR=$BATS_FILE_TMPDIR/registry-$name
@@ -159,6 +162,22 @@ registry_start() {
 		export REG_USER=claw REG_PASSWORD='s3cret p4ss;$(x)'
 		printf '%s' "$REG_PASSWORD" | htpasswd -iBn "$REG_USER" >"$REG_DIR/htpasswd" 2>/dev/null || return 1
 		printf 'auth:\n  htpasswd:\n    realm: claw-test\n    path: %s\n' "$REG_DIR/htpasswd" >>"$REG_DIR/config.yml"
+	fi
+	if $token; then
+		export REG_USER=claw REG_PASSWORD='t0ken p4ss;$(x)'
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=claw-tokend \
+			-keyout "$REG_DIR/token.key" -out "$REG_DIR/token.crt" 2>/dev/null || return 1
+		rm -f "$REG_DIR/tokend.port"
+		TOKEN_USER=$REG_USER TOKEN_PASSWORD=$REG_PASSWORD python3 "$TOP/tests/helpers/tokend.py" "$REG_DIR/token.key" \
+			"$REG_DIR/token.crt" claw-tokend "$REG_DIR/tokend.port" >"$REG_DIR/tokend.log" 2>&1 3>&- &
+		echo $! >"$REG_DIR/tokend.pid"
+		local _
+		for _ in $(seq 100); do
+			[ -s "$REG_DIR/tokend.port" ] && break
+			sleep 0.05
+		done
+		printf 'auth:\n  token:\n    realm: http://127.0.0.1:%s/token\n    service: claw-registry\n    issuer: claw-tokend\n    rootcertbundle: %s\n' \
+			"$(cat "$REG_DIR/tokend.port")" "$REG_DIR/token.crt" >>"$REG_DIR/config.yml"
 	fi
 	docker-registry serve "$REG_DIR/config.yml" >"$REG_DIR/log" 2>&1 3>&- &
 	echo $! >"$REG_DIR/pid"
@@ -183,6 +202,7 @@ registry_ca() {
 # registry_stop DIR: stop the registry started there.
 registry_stop() {
 	[ -f "$1/pid" ] && kill "$(cat "$1/pid")" 2>/dev/null
+	[ -f "$1/tokend.pid" ] && kill "$(cat "$1/tokend.pid")" 2>/dev/null
 	return 0
 }
 
