@@ -159,11 +159,13 @@ registry_start() {
 		printf '  tls:\n    certificate: %s\n    key: %s\n' "$REG_DIR/server.crt" "$REG_DIR/server.key" >>"$REG_DIR/config.yml"
 	fi
 	if $auth; then
+		# shellcheck disable=SC2016 # shell characters in the password, never expanded, on purpose
 		export REG_USER=claw REG_PASSWORD='s3cret p4ss;$(x)'
 		printf '%s' "$REG_PASSWORD" | htpasswd -iBn "$REG_USER" >"$REG_DIR/htpasswd" 2>/dev/null || return 1
 		printf 'auth:\n  htpasswd:\n    realm: claw-test\n    path: %s\n' "$REG_DIR/htpasswd" >>"$REG_DIR/config.yml"
 	fi
 	if $token; then
+		# shellcheck disable=SC2016 # shell characters in the password, never expanded, on purpose
 		export REG_USER=claw REG_PASSWORD='t0ken p4ss;$(x)'
 		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=claw-tokend \
 			-keyout "$REG_DIR/token.key" -out "$REG_DIR/token.crt" 2>/dev/null || return 1
