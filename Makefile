@@ -16,7 +16,7 @@ CFLAGS   ?= -O2 -g
 PKG_CONFIG ?= pkg-config
 
 UNAME := $(shell uname -s)
-PKGS   = yaml-0.1 libcurl libplist-2.0 libcrypto jansson
+PKGS   = yaml-0.1 libcurl libplist-2.0 libcrypto jansson liblz4
 override CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-missing-field-initializers -pthread -iquote common -DCLAW_VERSION='"$(VERSION)"' \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS))

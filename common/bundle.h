@@ -40,6 +40,8 @@
 #define BUNDLE_LOCK "lock"
 #define BUNDLE_SNAPSHOTS_DIR "snapshots"
 #define BUNDLE_IMAGE_JSON "image.json"
+/* claw-pull's work in progress: the disk and auxiliary storage until verified, blobs in flight. */
+#define BUNDLE_PULL_DIR "pull"
 
 enum { BUNDLE_CREATE = 1 };
 

@@ -953,6 +953,8 @@ static int start_conn(struct xfer *x, struct conn *c, struct piece *p)
 	 * would hold up the end for ever. */
 	curl_easy_setopt(c->h, CURLOPT_LOW_SPEED_LIMIT, STALL_RATE);
 	curl_easy_setopt(c->h, CURLOPT_LOW_SPEED_TIME, (long)x->o->stall_seconds);
+	if (x->o->prepare)
+		x->o->prepare(c->h, x->o->prepare_arg);
 	c->ranged = !(c->asked == 0 && (p->end == UNKNOWN_END || p->end == x->size));
 	if (c->ranged) {
 		char range[64];

@@ -48,6 +48,10 @@ struct transfer_opts {
 	volatile sig_atomic_t *stop; /* set (to the signal) to stop, keeping the .part */
 	void (*progress)(const struct transfer_progress *p, void *arg);
 	void *arg;
+	/* When set: called with each connection's libcurl handle (a CURL *) before it starts,
+	 * to add what the server wants (an Authorization header, TLS roots). */
+	void (*prepare)(void *curl, void *arg);
+	void *prepare_arg;
 };
 
 struct transfer_result {

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static json_t *base64_of(const unsigned char *data, size_t len)
@@ -73,9 +74,9 @@ int vmconfig_write(struct bundle *b, const struct vmconfig *c)
 	return rc;
 }
 
-static int bad(const struct bundle *b, const char *what)
+static int bad(const char *where, const char *what)
 {
-	return fail(EX_DATAERR, "'%s/%s': %s", bundle_path(b), BUNDLE_VMCONFIG, what);
+	return fail(EX_DATAERR, "%s: %s", where, what);
 }
 
 static int copy_string(const char *v, char *out, size_t size)
@@ -91,6 +92,15 @@ int vmconfig_read(const struct bundle *b, struct vmconfig *c)
 	json_t *o;
 	if (bundle_read_json(b, BUNDLE_VMCONFIG, &o) < 0)
 		return -1;
+	char *where = xasprintf("'%s/%s'", bundle_path(b), BUNDLE_VMCONFIG);
+	int rc = vmconfig_parse(o, where, c);
+	free(where);
+	json_decref(o);
+	return rc;
+}
+
+int vmconfig_parse(json_t *o, const char *where, struct vmconfig *c)
+{
 	memset(c, 0, sizeof *c);
 	const char *hw = NULL, *mid = NULL, *mac = NULL, *fmt = "raw", *ver = "", *build = "";
 	json_int_t version = 0, cpu = 0, ram = 0, w = 0, h = 0, ppi = 0, disk = 0;
@@ -100,28 +110,27 @@ int vmconfig_read(const struct bundle *b, struct vmconfig *c)
 			   "version", &version, "hardwareModel", &hw, "machineIdentifier", &mid, "macAddress", &mac,
 			   "cpuCount", &cpu, "memorySize", &ram, "display", "width", &w, "height", &h, "ppi", &ppi,
 			   "diskFormat", &fmt, "diskSize", &disk, "os", "version", &ver, "build", &build) < 0)
-		bad(b, err.text);
+		bad(where, err.text);
 	else if (version != VMCONFIG_VERSION)
-		bad(b, "a config.json version this claw does not know");
+		bad(where, "a config.json version this claw does not know");
 	else if (base64_to(hw, c->id.hw_model, sizeof c->id.hw_model, &c->id.hw_model_len) < 0)
-		bad(b, "hardwareModel is not base64");
+		bad(where, "hardwareModel is not base64");
 	else if (base64_to(mid, c->id.machine_id, sizeof c->id.machine_id, &c->id.machine_id_len) < 0)
-		bad(b, "machineIdentifier is not base64");
+		bad(where, "machineIdentifier is not base64");
 	else if (vmconfig_mac_normal(mac, c->mac) < 0)
-		bad(b, "macAddress is not a MAC address");
+		bad(where, "macAddress is not a MAC address");
 	else if (cpu < 1 || cpu > 1024 || ram < (1 << 20) || w < 0 || h < 0 || ppi < 0 || disk < 0)
-		bad(b, "cpuCount, memorySize, display or diskSize out of range");
+		bad(where, "cpuCount, memorySize, display or diskSize out of range");
 	else if ((strcmp(fmt, "raw") && strcmp(fmt, "asif")) || copy_string(fmt, c->disk_format, sizeof c->disk_format) < 0)
-		bad(b, "diskFormat is neither raw nor asif");
+		bad(where, "diskFormat is neither raw nor asif");
 	else if (copy_string(ver, c->os_version, sizeof c->os_version) < 0 ||
 		 copy_string(build, c->os_build, sizeof c->os_build) < 0)
-		bad(b, "os.version or os.build too long");
+		bad(where, "os.version or os.build too long");
 	else
 		rc = 0;
 	c->cpu = (unsigned)cpu;
 	c->ram = (uint64_t)ram;
 	c->width = (unsigned)w, c->height = (unsigned)h, c->ppi = (unsigned)ppi;
 	c->disk_size = (uint64_t)disk;
-	json_decref(o);
 	return rc;
 }

@@ -7,6 +7,7 @@
 
 #include "vm.h"
 
+#include <jansson.h>
 #include <stdint.h>
 
 struct bundle;
@@ -25,6 +26,8 @@ struct vmconfig {
 };
 
 int vmconfig_read(const struct bundle *b, struct vmconfig *out);
+/* The same from a JSON object in config.json's shape; where names it in messages. */
+int vmconfig_parse(json_t *o, const char *where, struct vmconfig *out);
 /* Atomically: a reader sees no config.json or a whole one. */
 int vmconfig_write(struct bundle *b, const struct vmconfig *c);
 /* A random unicast, locally administered MAC (what VZ's randomLocallyAdministeredAddress gives). */

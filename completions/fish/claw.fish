@@ -23,6 +23,8 @@ complete -c claw -n "__fish_seen_subcommand_from create" -s c -l config -r -F -d
 complete -c claw -n "__fish_seen_subcommand_from create" -l from -x -a "resolve fetch restore inject boot ip provision verify" -d "force this stage and those after"
 complete -c claw -n "__fish_seen_subcommand_from create" -l to -x -a "resolve fetch restore inject boot ip provision verify" -d "stop after this stage"
 complete -c claw -n "__fish_seen_subcommand_from create" -s j -l jobs -x -d "download connections"
+complete -c claw -n "__fish_seen_subcommand_from create" -l image -x -d "pull this image in place of resolve, fetch, restore"
+complete -c claw -n "__fish_seen_subcommand_from create" -l insecure -d "plain HTTP to a registry on this machine"
 complete -c claw -n "__fish_seen_subcommand_from create" -l json -d "print the machine as JSON"
 complete -c claw -n "__fish_seen_subcommand_from stop rm" -s f -l force -d "even a running machine"
 complete -c claw -n "__fish_use_subcommand" -a ls -d "list bundles"

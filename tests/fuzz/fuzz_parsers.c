@@ -1,17 +1,25 @@
 /* libFuzzer target for claw's parsers: the first byte picks one, the rest is its input.
  * Built and run by `make fuzz` (clang -fsanitize=fuzzer,address,undefined). A crash,
  * a leak or a sanitizer report is a finding; the parsers' own errors are not. */
+#include "applelz4.h"
 #include "catalog.h"
 #include "config.h"
 #include "leases.h"
 #include "plistx.h"
 #include "record.h"
 #include "shadowhash.h"
+#include "tart.h"
 #include "verify.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+static int discard(const char *data, size_t len, void *arg)
+{
+	(void)data, (void)len, (void)arg;
+	return 0;
+}
 
 static void ignore_bad(int line, const char *why, void *arg)
 {
@@ -32,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s[len] = '\0';
 	json_t *j = NULL;
 	struct claw_config *c = NULL;
-	switch (data[0] % 8) {
+	switch (data[0] % 11) {
 	case 0:
 		if (config_load_string(s, len, "fuzz.yml", &c) == 0)
 			config_free(c);
@@ -73,6 +81,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		if (verify_judge(tools, text, len, &j) == 0)
 			json_decref(j);
+		break;
+	}
+	case 8: { /* a disk layer from a registry: Apple's LZ4 stream, fed in two pieces */
+		struct alz4_dec *d = alz4_dec_new(1 << 20, discard, NULL);
+		if (alz4_dec_feed(d, text, len / 2) == 0 && alz4_dec_feed(d, text + len / 2, len - len / 2) == 0)
+			alz4_dec_finish(d);
+		alz4_dec_free(d);
+		break;
+	}
+	case 9: { /* a manifest from a registry, read as tart's layout */
+		struct tart_image img;
+		if ((j = json_loadb(text, len, 0, NULL)) && tart_image_parse(j, &img) == 0)
+			tart_image_free(&img);
+		json_decref(j);
+		break;
+	}
+	case 10: { /* a reference from the command line, and tart's config from a registry */
+		struct oci_ref ref;
+		struct vmconfig vc;
+		oci_ref_parse(s, &ref);
+		tart_config_to_claw(text, len, 1 << 20, &vc);
 		break;
 	}
 	}

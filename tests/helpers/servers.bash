@@ -127,3 +127,88 @@ guest_bundle() {
 	echo 127.0.0.1 >"$d/run/ip"
 	echo "$d"
 }
+
+# registry_start NAME [tls] [auth]: Debian's docker-registry (the CNCF distribution registry) on
+# loopback, its storage and log in $BATS_FILE_TMPDIR/registry-NAME. With tls it serves HTTPS for
+# localhost under a test CA made here (REG_CA); with auth it wants htpasswd Basic auth for
+# $REG_USER / $REG_PASSWORD; with token it wants Bearer tokens from tokend.py (on loopback, its
+# requests logged in tokend.log), which gives them to $REG_USER / $REG_PASSWORD, and pull on
+# public/* to anyone. Sets REG (host:port) and REG_DIR.
+registry_start() {
+	local name=$1 tls=false auth=false token=false arg
+	shift
+	for arg in "$@"; do
+		case $arg in
+		tls) tls=true ;;
+		auth) auth=true ;;
+		token) token=true ;;
+		esac
+	done
+	REG_DIR=$BATS_FILE_TMPDIR/registry-$name
+	mkdir -p "$REG_DIR/data"
+	local port host=127.0.0.1
+	port=$(free_port)
+	{
+		printf 'version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n'
+		printf 'storage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\n' "$REG_DIR/data"
+		printf 'http:\n  addr: 127.0.0.1:%s\n' "$port"
+	} >"$REG_DIR/config.yml"
+	if $tls; then
+		host=localhost
+		registry_ca "$REG_DIR" || return 1
+		printf '  tls:\n    certificate: %s\n    key: %s\n' "$REG_DIR/server.crt" "$REG_DIR/server.key" >>"$REG_DIR/config.yml"
+	fi
+	if $auth; then
+		# shellcheck disable=SC2016 # shell characters in the password, never expanded, on purpose
+		export REG_USER=claw REG_PASSWORD='s3cret p4ss;$(x)'
+		printf '%s' "$REG_PASSWORD" | htpasswd -iBn "$REG_USER" >"$REG_DIR/htpasswd" 2>/dev/null || return 1
+		printf 'auth:\n  htpasswd:\n    realm: claw-test\n    path: %s\n' "$REG_DIR/htpasswd" >>"$REG_DIR/config.yml"
+	fi
+	if $token; then
+		# shellcheck disable=SC2016 # shell characters in the password, never expanded, on purpose
+		export REG_USER=claw REG_PASSWORD='t0ken p4ss;$(x)'
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=claw-tokend \
+			-keyout "$REG_DIR/token.key" -out "$REG_DIR/token.crt" 2>/dev/null || return 1
+		rm -f "$REG_DIR/tokend.port"
+		TOKEN_USER=$REG_USER TOKEN_PASSWORD=$REG_PASSWORD python3 "$TOP/tests/helpers/tokend.py" "$REG_DIR/token.key" \
+			"$REG_DIR/token.crt" claw-tokend "$REG_DIR/tokend.port" >"$REG_DIR/tokend.log" 2>&1 3>&- &
+		echo $! >"$REG_DIR/tokend.pid"
+		local _
+		for _ in $(seq 100); do
+			[ -s "$REG_DIR/tokend.port" ] && break
+			sleep 0.05
+		done
+		printf 'auth:\n  token:\n    realm: http://127.0.0.1:%s/token\n    service: claw-registry\n    issuer: claw-tokend\n    rootcertbundle: %s\n' \
+			"$(cat "$REG_DIR/tokend.port")" "$REG_DIR/token.crt" >>"$REG_DIR/config.yml"
+	fi
+	docker-registry serve "$REG_DIR/config.yml" >"$REG_DIR/log" 2>&1 3>&- &
+	echo $! >"$REG_DIR/pid"
+	wait_port "$port" || return 1
+	REG=$host:$port
+	export REG REG_DIR
+}
+
+# registry_ca DIR: a CA and a certificate for localhost and 127.0.0.1 signed by it, made by openssl.
+registry_ca() {
+	local d=$1
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=claw-test-ca \
+		-keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null || return 1
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost \
+		-keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null || return 1
+	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$d/san.ext"
+	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+		-extfile "$d/san.ext" -out "$d/server.crt" 2>/dev/null || return 1
+	export REG_CA=$d/ca.crt
+}
+
+# registry_stop DIR: stop the registry started there.
+registry_stop() {
+	[ -f "$1/pid" ] && kill "$(cat "$1/pid")" 2>/dev/null
+	[ -f "$1/tokend.pid" ] && kill "$(cat "$1/tokend.pid")" 2>/dev/null
+	return 0
+}
+
+# registry_blob_puts DIR: how many blob uploads the registry has finished (its access log's PUTs).
+registry_blob_puts() {
+	grep -c '"PUT /v2/[^ ]*/blobs/uploads/' "$1/log" || true
+}

@@ -1,0 +1,227 @@
+/* diskchunk: SHA-256 through digest.c, the stream through applelz4.c, holes through
+ * fallocate (Linux) or F_PUNCHHOLE (macOS), with zeros written where neither exists. */
+#include "diskchunk.h"
+#include "applelz4.h"
+#include "digest.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define UNIT ((size_t)4096)          /* the smallest hole kept: a file system block */
+#define PENDING_MAX ((size_t)4 << 20) /* bytes gathered before one pwrite */
+#define READ_STEP ((size_t)4 << 20)
+
+static void sha256_name(struct digest *d, char out[OCI_DIGEST_MAX])
+{
+	char hex[DIGEST_HEX_MAX];
+	digest_final_hex(d, hex);
+	snprintf(out, OCI_DIGEST_MAX, "sha256:%s", hex);
+}
+
+int diskchunk_matches(int fd, uint64_t off, uint64_t len, const char *want, bool *yes)
+{
+	char *buf = xmalloc(READ_STEP);
+	struct digest *d = digest_new(DIGEST_SHA256);
+	int rc = 0;
+	for (uint64_t at = 0; at < len && rc == 0;) {
+		size_t n = len - at < READ_STEP ? (size_t)(len - at) : READ_STEP;
+		if (pread_all(fd, buf, n, (int64_t)(off + at)) < 0)
+			rc = fail_sys(EX_IOERR, "cannot read the disk");
+		digest_update(d, buf, n);
+		at += n;
+	}
+	char got[OCI_DIGEST_MAX];
+	sha256_name(d, got);
+	digest_free(d);
+	free(buf);
+	*yes = rc == 0 && !strcmp(got, want);
+	return rc;
+}
+
+/* ---- unpacking: the decoder's blocks into the file, zero runs as holes ---- */
+
+struct sink {
+	int fd;
+	bool fresh;
+	uint64_t base, len, at; /* the chunk's offset and length, and how far it is written */
+	struct digest *d;
+	char *pend;            /* non-zero bytes waiting to be written at pend_at */
+	size_t plen;
+	uint64_t pend_at;
+	uint64_t zero_at, zero_len; /* a zero run waiting for its hole */
+};
+
+static bool all_zero(const char *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
+}
+
+static int write_fail(void)
+{
+	return fail_sys(errno == ENOSPC || errno == EDQUOT ? EX_CANTCREAT : EX_IOERR, "cannot write the disk");
+}
+
+static int flush_pending(struct sink *s)
+{
+	if (s->plen && pwrite_all(s->fd, s->pend, s->plen, (int64_t)s->pend_at) < 0)
+		return write_fail();
+	s->plen = 0;
+	return 0;
+}
+
+/* Make [off, off+len) read as zeros: a hole where the file system makes one, else zeros. */
+static int punch(int fd, uint64_t off, uint64_t len)
+{
+#if defined(__linux__) && defined(FALLOC_FL_PUNCH_HOLE)
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
+		return 0;
+#elif defined(F_PUNCHHOLE)
+	struct fpunchhole args = { 0, 0, (off_t)off, (off_t)len };
+	if (fcntl(fd, F_PUNCHHOLE, &args) == 0)
+		return 0;
+#endif
+	static const char zeros[64 << 10];
+	for (uint64_t at = 0; at < len;) {
+		size_t n = len - at < sizeof zeros ? (size_t)(len - at) : sizeof zeros;
+		if (pwrite_all(fd, zeros, n, (int64_t)(off + at)) < 0)
+			return write_fail();
+		at += n;
+	}
+	return 0;
+}
+
+static int flush_zeros(struct sink *s)
+{
+	if (s->zero_len && !s->fresh && punch(s->fd, s->zero_at, s->zero_len) < 0)
+		return -1;
+	s->zero_len = 0;
+	return 0;
+}
+
+static int take_unit(struct sink *s, const char *p, size_t n)
+{
+	if (all_zero(p, n)) {
+		if (flush_pending(s) < 0)
+			return -1;
+		if (!s->zero_len)
+			s->zero_at = s->at;
+		s->zero_len += n;
+	} else {
+		if (flush_zeros(s) < 0)
+			return -1;
+		if (s->plen == PENDING_MAX && flush_pending(s) < 0)
+			return -1;
+		if (!s->plen)
+			s->pend_at = s->at;
+		memcpy(s->pend + s->plen, p, n);
+		s->plen += n;
+	}
+	s->at += n;
+	return 0;
+}
+
+static int on_block(const char *data, size_t len, void *arg)
+{
+	struct sink *s = arg;
+	if (s->at - s->base + len > s->len)
+		return fail(EX_DATAERR, "a disk layer decodes to more than its %llu bytes", (unsigned long long)s->len);
+	digest_update(s->d, data, len);
+	/* Units are the file's own blocks: cut where the offset crosses a multiple of UNIT. */
+	while (len > 0) {
+		size_t n = UNIT - (size_t)(s->at % UNIT);
+		if (n > len)
+			n = len;
+		if (take_unit(s, data, n) < 0)
+			return -1;
+		data += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int diskchunk_unpack(const char *src, int fd, uint64_t off, uint64_t len, const char *want, bool fresh,
+		     volatile sig_atomic_t *stop)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return fail_sys(EX_IOERR, "cannot open '%s'", src);
+	struct sink s = { fd, fresh, off, len, off, digest_new(DIGEST_SHA256), xmalloc(PENDING_MAX), 0, 0, 0, 0 };
+	struct alz4_dec *dec = alz4_dec_new(len, on_block, &s);
+	char *buf = xmalloc(READ_STEP);
+	int rc = 0;
+	for (;;) {
+		if (stop && *stop) {
+			rc = DISKCHUNK_INTERRUPTED;
+			break;
+		}
+		ssize_t n = read(in, buf, READ_STEP);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = fail_sys(EX_IOERR, "cannot read '%s'", src);
+			break;
+		}
+		if (n == 0) {
+			rc = alz4_dec_finish(dec);
+			break;
+		}
+		if (alz4_dec_feed(dec, buf, (size_t)n) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == 0 && (flush_pending(&s) < 0 || flush_zeros(&s) < 0))
+		rc = -1;
+	char got[OCI_DIGEST_MAX];
+	sha256_name(s.d, got);
+	if (rc == 0 && s.at - off != len)
+		rc = fail(EX_DATAERR, "a disk layer decodes to %llu bytes; the manifest says %llu",
+			  (unsigned long long)(s.at - off), (unsigned long long)len);
+	else if (rc == 0 && strcmp(got, want))
+		rc = fail(EX_DATAERR, "a disk layer decodes to %s; the manifest says %s", got, want);
+	digest_free(s.d);
+	alz4_dec_free(dec);
+	free(s.pend);
+	free(buf);
+	close(in);
+	return rc;
+}
+
+/* ---- packing ---- */
+
+int diskchunk_pack(int fd, const char *path, uint64_t off, uint64_t len, struct diskchunk_packed *out)
+{
+	memset(out, 0, sizeof *out);
+	/* Mapped, not read: the holes of a sparse disk cost no I/O, and nothing is copied. */
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t lead = off % (uint64_t)page;
+	void *map = mmap(NULL, (size_t)(len + lead), PROT_READ, MAP_SHARED, fd, (off_t)(off - lead));
+	if (map == MAP_FAILED)
+		return fail_sys(EX_IOERR, "cannot read '%s'", path);
+	const char *p = (const char *)map + lead;
+	madvise(map, (size_t)(len + lead), MADV_SEQUENTIAL);
+	struct digest *d = digest_new(DIGEST_SHA256);
+	digest_update(d, p, (size_t)len);
+	sha256_name(d, out->raw_digest);
+	digest_free(d);
+	out->data = xmalloc(alz4_bound((size_t)len));
+	out->size = alz4_encode(p, (size_t)len, out->data);
+	munmap(map, (size_t)(len + lead));
+	d = digest_new(DIGEST_SHA256);
+	digest_update(d, out->data, out->size);
+	sha256_name(d, out->digest);
+	digest_free(d);
+	return 0;
+}
+
+void diskchunk_packed_free(struct diskchunk_packed *p)
+{
+	free(p->data);
+	p->data = NULL;
+}

@@ -1,0 +1,38 @@
+/* diskchunk: a VM disk cut in chunks the way tart cuts it — each chunk a run of the disk,
+ * its SHA-256, and an Apple LZ4 stream of it. Unpacking writes a chunk at its offset and
+ * leaves its zero runs as holes (punched where the file held something), so a pulled disk
+ * stays sparse; packing reads a chunk and compresses it. Never prints; fail(): 65 a
+ * stream or digest that is not what the manifest says, 73 no space, 74 I/O. */
+#ifndef CLAW_DISKCHUNK_H
+#define CLAW_DISKCHUNK_H
+
+#include "oci.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DISKCHUNK_INTERRUPTED (-2)
+
+/* Is [off, off+len) of fd the bytes whose digest is want ("sha256:...")? */
+int diskchunk_matches(int fd, uint64_t off, uint64_t len, const char *want, bool *yes);
+
+/* Decode the stream in the file src into fd at off: exactly len bytes, whose digest must be
+ * want. fresh: the file holds only zeros there (made by ftruncate), so zero runs need no
+ * hole punched. DISKCHUNK_INTERRUPTED when *stop is set. */
+int diskchunk_unpack(const char *src, int fd, uint64_t off, uint64_t len, const char *want, bool fresh,
+		     volatile sig_atomic_t *stop);
+
+struct diskchunk_packed {
+	char *data; /* the stream, malloc'd */
+	size_t size;
+	char digest[OCI_DIGEST_MAX];     /* of the stream */
+	char raw_digest[OCI_DIGEST_MAX]; /* of the chunk */
+};
+
+/* Read [off, off+len) of fd and compress it. */
+int diskchunk_pack(int fd, const char *path, uint64_t off, uint64_t len, struct diskchunk_packed *out);
+void diskchunk_packed_free(struct diskchunk_packed *p);
+
+#endif
