@@ -328,8 +328,12 @@ int main(int argc, char **argv)
 	if (!bundle_has(b, BUNDLE_VMCONFIG))
 		die(EX_NOINPUT, "'%s' is not restored yet (no %s; run claw-restore -b %s)", bundle_path(b), BUNDLE_VMCONFIG,
 		    bundle_path(b));
-	if (vmconfig_read(b, &c) < 0 || cli_load_config(config_path, b, &cfg) < 0 || run_claim(b) < 0)
+	/* Under the bundle's lock while it claims run/pid: a snapshot, rollback, inject, restore or
+	 * rm in progress holds the lock and finds the machine stopped throughout. */
+	if (bundle_lock(b, true) < 0 || vmconfig_read(b, &c) < 0 || cli_load_config(config_path, b, &cfg) < 0 ||
+	    run_claim(b) < 0)
 		die_err();
+	bundle_unlock(b);
 	if (detached)
 		detach(b);
 	catch_signals();

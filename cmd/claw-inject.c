@@ -89,6 +89,11 @@ static const char *attach_guest(struct bundle *b, bool dry)
 	struct vmconfig vc;
 	if (run_alive(b, &pid))
 		die(EX_TEMPFAIL, "'%s' is running (pid %ld); stop it before injecting into its disk", bundle_name(b), (long)pid);
+	/* A saved state holds the disk as it was; written under it, the disk would no longer match. */
+	if (bundle_has(b, BUNDLE_SAVED_STATE))
+		die(EX_TEMPFAIL, "'%s' is suspended; start and stop it first (claw start, claw stop), or discard its "
+				 "saved state (claw-boot --no-resume), before injecting into its disk",
+		    bundle_name(b));
 	if (!bundle_has(b, BUNDLE_VMCONFIG))
 		die(EX_NOINPUT, "'%s' is not restored yet (no %s; run claw-restore -b %s)", bundle_path(b), BUNDLE_VMCONFIG,
 		    bundle_path(b));

@@ -178,17 +178,25 @@ static int claim_dir(int dirfd, const char *arg, const char *path, bool create)
  * bundle (under its lock, which the killed process no longer holds). */
 static int finish_rollback(int dirfd, const char *path)
 {
-	if (!has_regular(dirfd, SNAPSHOT_JOURNAL))
+	struct stat st;
+	bool journal = has_regular(dirfd, SNAPSHOT_JOURNAL);
+	if (!journal && fstatat(dirfd, SNAPSHOT_STAGING, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
 	int lock = openat(dirfd, BUNDLE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (lock < 0)
-		return fail_sys(EX_IOERR, "cannot lock '%s' to finish its rollback", path);
+		return journal ? fail_sys(EX_IOERR, "cannot lock '%s' to finish its rollback", path) : 0;
 	int rc = 0;
-	while (flock(lock, LOCK_EX) < 0 && rc == 0)
-		if (errno != EINTR)
-			rc = fail_sys(EX_IOERR, "cannot lock '%s'", path);
-	if (rc == 0)
-		rc = snapshot_finish(dirfd, path);
+	if (journal) {
+		while (flock(lock, LOCK_EX) < 0 && rc == 0)
+			if (errno != EINTR)
+				rc = fail_sys(EX_IOERR, "cannot lock '%s'", path);
+		if (rc == 0)
+			rc = snapshot_finish(dirfd, path);
+	} else if (flock(lock, LOCK_EX | LOCK_NB) == 0 && !has_regular(dirfd, SNAPSHOT_JOURNAL)) {
+		/* Staged files with no journal, and no one at work: a rollback killed before it began.
+		 * Its copies can be a whole disk's worth; they go (a busy bundle keeps them). */
+		bundle_remove_tree_at(dirfd, SNAPSHOT_STAGING, path);
+	}
 	close(lock);
 	return rc;
 }
@@ -305,10 +313,24 @@ int bundle_lock(struct bundle *b, bool wait)
 	return 0;
 }
 
+void bundle_unlock(struct bundle *b)
+{
+	if (b->lockfd < 0)
+		return;
+	flock(b->lockfd, LOCK_UN);
+	close(b->lockfd);
+	b->lockfd = -1;
+}
+
 int bundle_mkdir(struct bundle *b, const char *name, mode_t mode)
 {
 	if (mkdirat(b->dirfd, name, mode) < 0 && errno != EEXIST)
 		return fail_sys(errno == EACCES ? EX_NOPERM : EX_CANTCREAT, "cannot create '%s/%s'", b->path, name);
+	/* A link in its place (a bundle someone handed over) would send claw's writes elsewhere. */
+	struct stat st;
+	if (fstatat(b->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+		return fail(EX_DATAERR, "'%s/%s' is not a folder (a symbolic link?); claw writes only into its own", b->path,
+			    name);
 	return 0;
 }
 
@@ -327,7 +349,7 @@ static int with_parent(struct bundle *b, const char *name, int *dfd, char **wher
 		free(sub);
 		return -1;
 	}
-	*dfd = openat(b->dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	*dfd = openat(b->dirfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	*where = xasprintf("%s/%s", b->path, sub);
 	free(sub);
 	*base = slash + 1;

@@ -75,7 +75,11 @@ bool bundle_has(const struct bundle *b, const char *name);
  * with EX_TEMPFAIL naming the holder's pid. Held until bundle_close or exit. */
 int bundle_lock(struct bundle *b, bool wait);
 
-/* Make a subdirectory (ssh, run, .stamps) if it is missing. */
+/* Let go of the lock before bundle_close (for every process that shares it, a forked child too). */
+void bundle_unlock(struct bundle *b);
+
+/* Make a subdirectory (ssh, run, .stamps) if it is missing; one that is there must be a real
+ * folder, not a symbolic link (EX_DATAERR). */
 int bundle_mkdir(struct bundle *b, const char *name, mode_t mode);
 int bundle_write(struct bundle *b, const char *name, const void *data, size_t len, mode_t mode);
 int bundle_write_json(struct bundle *b, const char *name, json_t *obj, mode_t mode);

@@ -30,6 +30,48 @@ bool snapshot_tag_ok(const char *tag)
 	return bundle_name_ok(tag);
 }
 
+/* A name a snapshot or a journal may hold: one of the state files, or a stamp. Anything else
+ * (an absolute path, a '..') in a bundle someone handed over is not claw's to touch. */
+static bool state_name_ok(const char *rel)
+{
+	for (size_t i = 0; i < NSTATE; i++)
+		if (!strcmp(rel, state_files[i]))
+			return true;
+	size_t n = strlen(BUNDLE_STAMPS_DIR);
+	return !strncmp(rel, BUNDLE_STAMPS_DIR "/", n + 1) && bundle_name_ok(rel + n + 1) && !strchr(rel + n + 1, '/');
+}
+
+static int check_names(json_t *names, const char *what)
+{
+	size_t i;
+	json_t *v;
+	if (!json_is_array(names))
+		return fail(EX_DATAERR, "%s has no list of files", what);
+	json_array_foreach(names, i, v)
+		if (!json_is_string(v) || !state_name_ok(json_string_value(v)))
+			return fail(EX_DATAERR, "%s names '%s', not a file of a machine's state; refusing it",
+				    what, json_is_string(v) ? json_string_value(v) : "?");
+	return 0;
+}
+
+/* The folder rel lies in (dirfd itself, or a subfolder made if need be, never through a
+ * symbolic link), and rel's last part in *base. -1 on failure. */
+static int open_parent(int dirfd, const char *rel, bool make, const char **base)
+{
+	const char *slash = strchr(rel, '/');
+	*base = slash ? slash + 1 : rel;
+	if (!slash)
+		return dup(dirfd);
+	char *sub = xstrndup(rel, (size_t)(slash - rel));
+	if (make && mkdirat(dirfd, sub, 0700) < 0 && errno != EEXIST) {
+		free(sub);
+		return -1;
+	}
+	int fd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	free(sub);
+	return fd;
+}
+
 static bool is_regular_at(int dirfd, const char *name)
 {
 	struct stat st;
@@ -100,18 +142,18 @@ static int copy_files(int from, int to, json_t *names, const char *where)
 	size_t i;
 	json_t *v;
 	json_array_foreach(names, i, v) {
-		const char *rel = json_string_value(v);
-		const char *slash = strchr(rel, '/');
-		if (slash) {
-			char *sub = xstrndup(rel, (size_t)(slash - rel));
-			int rc = mkdir_at(to, sub, where);
-			free(sub);
-			if (rc < 0)
-				return -1;
-		}
+		const char *rel = json_string_value(v), *src, *dst;
 		char *what = xasprintf("%s/%s", where, rel);
+		int in = open_parent(from, rel, false, &src), out = open_parent(to, rel, true, &dst), rc;
 		bool shared;
-		int rc = fileclone_at(from, rel, to, rel, what, &shared);
+		if (in < 0 || out < 0)
+			rc = fail_sys(EX_IOERR, "cannot open the folder of '%s' (a symbolic link?)", what);
+		else
+			rc = fileclone_at(in, src, out, dst, what, &shared);
+		if (in >= 0)
+			close(in);
+		if (out >= 0)
+			close(out);
 		free(what);
 		if (rc < 0)
 			return -1;
@@ -310,43 +352,54 @@ int snapshot_list(struct bundle *b, json_t **out)
 
 /* ---- rollback: staged, journaled, then moved in --------------------------------- */
 
-static int ensure_parent(int dirfd, const char *rel, const char *where)
+/* Move every staged file into place and remove what the snapshot lacks: each step is a
+ * rename or an unlink that a second run finds done, so a killed run is finished by the next. */
+static int move_in(int staging, int dirfd, const char *rel, const char *path)
 {
-	const char *slash = strchr(rel, '/');
-	if (!slash)
-		return 0;
-	char *sub = xstrndup(rel, (size_t)(slash - rel));
-	int rc = mkdir_at(dirfd, sub, where);
-	free(sub);
+	const char *from_base, *to_base;
+	int from = open_parent(staging, rel, false, &from_base), to = open_parent(dirfd, rel, true, &to_base), rc = 0;
+	if (to < 0)
+		rc = fail_sys(EX_IOERR, "cannot open the folder of '%s/%s' (a symbolic link?)", path, rel);
+	else if (from >= 0 && renameat(from, from_base, to, to_base) < 0 && errno != ENOENT)
+		rc = fail_sys(EX_IOERR, "cannot move '%s' into '%s'", rel, path);
+	if (from >= 0)
+		close(from);
+	if (to >= 0)
+		close(to);
 	return rc;
 }
 
-/* Move every staged file into place and remove what the snapshot lacks: each step is a
- * rename or an unlink that a second run finds done, so a killed run is finished by the next. */
+static int remove_one(int dirfd, const char *rel, const char *path)
+{
+	const char *base;
+	int parent = open_parent(dirfd, rel, false, &base), rc = 0;
+	if (parent < 0 && errno != ENOENT)
+		rc = fail_sys(EX_IOERR, "cannot open the folder of '%s/%s' (a symbolic link?)", path, rel);
+	else if (parent >= 0 && unlinkat(parent, base, 0) < 0 && errno != ENOENT)
+		rc = fail_sys(EX_IOERR, "cannot remove '%s/%s'", path, rel);
+	if (parent >= 0)
+		close(parent);
+	return rc;
+}
+
 static int replay(int dirfd, const char *path, json_t *journal)
 {
-	int staging = open_dir_at(dirfd, SNAPSHOT_STAGING);
+	json_t *restore = json_object_get(journal, "restore"), *remove = json_object_get(journal, "remove");
+	if (check_names(restore, "the rollback journal") < 0 || check_names(remove, "the rollback journal") < 0)
+		return -1;
+	int staging = open_dir_at(dirfd, SNAPSHOT_STAGING), rc = 0;
 	size_t i;
 	json_t *v;
-	json_array_foreach(json_object_get(journal, "restore"), i, v) {
-		const char *rel = json_string_value(v);
-		if (!rel || ensure_parent(dirfd, rel, path) < 0)
-			continue;
-		if (staging >= 0 && renameat(staging, rel, dirfd, rel) < 0 && errno != ENOENT) {
-			close(staging);
-			return fail_sys(EX_IOERR, "cannot move '%s' into '%s'", rel, path);
-		}
-	}
-	json_array_foreach(json_object_get(journal, "remove"), i, v) {
-		const char *rel = json_string_value(v);
-		if (rel && unlinkat(dirfd, rel, 0) < 0 && errno != ENOENT) {
-			if (staging >= 0)
-				close(staging);
-			return fail_sys(EX_IOERR, "cannot remove '%s/%s'", path, rel);
-		}
-	}
+	json_array_foreach(restore, i, v)
+		if (rc == 0 && staging >= 0)
+			rc = move_in(staging, dirfd, json_string_value(v), path);
+	json_array_foreach(remove, i, v)
+		if (rc == 0)
+			rc = remove_one(dirfd, json_string_value(v), path);
 	if (staging >= 0)
 		close(staging);
+	if (rc < 0)
+		return -1;
 	if (sync_at(dirfd, "ssh") < 0 || sync_at(dirfd, BUNDLE_STAMPS_DIR) < 0 || fsync(dirfd) < 0)
 		return fail_sys(EX_IOERR, "cannot sync '%s'", path);
 	/* Done: the journal goes last, then what is left of the staging folder. */
@@ -392,6 +445,8 @@ int snapshot_rollback(struct bundle *b, const char *tag)
 	json_t *files = json_object_get(meta, "files");
 	if (!json_is_array(files))
 		rc = fail(EX_NOINPUT, "'%s' has no snapshot '%s' (claw snapshot --list %s)", bundle_name(b), tag, bundle_name(b));
+	else
+		rc = check_names(files, "the snapshot's snapshot.json");
 	/* A staging folder without a journal is a rollback killed before it began: start over. */
 	if (rc == 0 && (rc = bundle_remove_tree_at(dirfd, SNAPSHOT_STAGING, bundle_path(b))) == 0 &&
 	    (rc = mkdir_at(dirfd, SNAPSHOT_STAGING, bundle_path(b))) == 0 && (staging = open_dir_at(dirfd, SNAPSHOT_STAGING)) < 0)

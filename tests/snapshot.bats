@@ -209,3 +209,89 @@ killed_at() {
 		assert_output ""
 	done
 }
+
+@test "claw-boot waits for the bundle's lock: a rollback, snapshot or inject under way finds the machine stopped throughout" {
+	# What holds the lock stands for the rollback in progress.
+	(flock 9 && exec sleep 30) 9>"$B/lock" &
+	holder=$!
+	sleep 0.2
+	claw-boot -b dev -d &
+	boot=$!
+	sleep 1
+	# Not started while the lock is held: no claim on run/pid yet.
+	run claw ls dev
+	assert_line --index 1 --regexp '^dev +stopped '
+	kill "$holder"
+	wait "$boot"
+	run claw ls dev
+	assert_line --index 1 --regexp '^dev +running '
+	pid=$(cat "$B/run/pid")
+	# A second signal forces the machine off at once, whatever its guest does with the first.
+	kill -TERM "$pid"
+	sleep 0.2
+	kill -TERM "$pid" 2>/dev/null || true
+	wait_for gone "$pid"
+}
+
+@test "a bundle someone handed over cannot steer claw outside it: journal and snapshot names, linked folders" {
+	mkdir -p elsewhere
+	echo precious >elsewhere/file
+	ln -sf "$BATS_TEST_TMPDIR/elsewhere/file" victim-link
+	# A journal naming a path outside: refused by every command that opens the bundle.
+	printf '{"tag": "x", "restore": [], "remove": ["%s/elsewhere/file"]}' "$BATS_TEST_TMPDIR" >"$B/.rollback"
+	run claw ls dev
+	assert_failure 65
+	assert_output "claw-ls: the rollback journal names '$BATS_TEST_TMPDIR/elsewhere/file', not a file of a machine's state; refusing it"
+	printf '{"tag": "x", "restore": ["../../../elsewhere/file"], "remove": []}' >"$B/.rollback"
+	run claw ls dev
+	assert_failure 65
+	rm "$B/.rollback"
+	[ "$(cat elsewhere/file)" = precious ]
+	# A snapshot whose list names a file outside.
+	claw snapshot dev s >/dev/null
+	python3 - "$B/snapshots/s/snapshot.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1])); m["files"].append("../../elsewhere/file"); json.dump(m, open(sys.argv[1], "w"))
+PY
+	run claw rollback dev s
+	assert_failure 65
+	assert_output "claw-bundle: the snapshot's snapshot.json names '../../elsewhere/file', not a file of a machine's state; refusing it"
+	# .stamps, ssh and run as links to a folder of someone's: written into by nothing.
+	rm -rf "$B/.stamps"
+	ln -s "$BATS_TEST_TMPDIR/elsewhere" "$B/.stamps"
+	# Nothing is read through the link either: the snapshot holds no stamps.
+	run claw snapshot dev t
+	assert_success
+	[ ! -e "$B/snapshots/t/.stamps" ]
+	run claw-config -b dev digest vm.cpu
+	assert_success
+	run claw create dev --from resolve --to resolve
+	assert_failure 65
+	assert_output "claw: '$B/.stamps' is not a folder claw made (a symbolic link?); refusing to write stamps there"
+	rm "$B/.stamps"
+	rm -rf "$B/run"
+	ln -s "$BATS_TEST_TMPDIR/elsewhere" "$B/run"
+	run claw-boot -b dev -d
+	assert_failure 65
+	assert_output "claw-boot: '$B/run' is not a folder (a symbolic link?); claw writes only into its own"
+	run ls elsewhere
+	assert_output file
+	[ "$(cat elsewhere/file)" = precious ]
+}
+
+@test "the copies of a rollback killed before its journal are swept by the next command that opens the bundle" {
+	claw snapshot dev base >/dev/null
+	mkdir -p "$B/.rollback.d"
+	head -c 1M /dev/urandom >"$B/.rollback.d/disk.img"
+	run claw ls dev
+	assert_success
+	[ ! -e "$B/.rollback.d" ]
+	# While a rollback holds the lock, its staging folder is its own.
+	mkdir -p "$B/.rollback.d"
+	(flock 9 && exec sleep 30) 9>"$B/lock" &
+	holder=$!
+	sleep 0.2
+	run claw ls dev
+	kill "$holder"
+	[ -d "$B/.rollback.d" ]
+}

@@ -30,6 +30,9 @@ boot() { "$CLAW_FAKE_BIN/claw-boot" "$@"; }
 # The calls the command made to the hypervisor, one word each.
 vm_calls() { awk '{print $1}' "$CLAW_FAKE_VM_LOG" | tr '\n' ' ' | sed 's/ $//'; }
 
+# gone PID: the process has ended.
+gone() { ! kill -0 "$1" 2>/dev/null; }
+
 # wait_for CONDITION...: up to 5 s, polling every 50 ms.
 wait_for() {
 	for _ in $(seq 100); do
