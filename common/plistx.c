@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 /* ---- binary plists, checked from their offset table (Apple's CFBinaryPList.c layout):
@@ -174,31 +175,61 @@ int plistx_bin_bounded(const char *data, size_t len, const char *what)
 	return bin_trailer(&b, what) < 0 ? -1 : bin_count(&b, what);
 }
 
+static bool starts(const char *p, const char *stop, const char *lit)
+{
+	size_t n = strlen(lit);
+	return (size_t)(stop - p) >= n && !memcmp(p, lit, n);
+}
+
+/* Past the first occurrence of end at or after p, or NULL. */
+static const char *after(const char *p, const char *stop, const char *end)
+{
+	size_t n = strlen(end);
+	for (; p + n <= stop; p++)
+		if (!memcmp(p, end, n))
+			return p + n;
+	return NULL;
+}
+
+/* A tag's name as XML reads it: letters up to whitespace, '/' or '>'. */
+static bool tag_is(const char *name, const char *stop, const char *want)
+{
+	size_t n = strlen(want);
+	return name + n <= stop && !memcmp(name, want, n) &&
+	       (name + n == stop || strchr(" \t\r\n/>", name[n]) != NULL);
+}
+
 /* libplist 2.2 parses and frees XML recursively: a few MB of nested dicts overflow the stack.
- * Counts how deep <dict> and <array> nest, outside comments, before libplist sees them. */
+ * Counts how deep <dict> and <array> nest before libplist sees them, reading tags as XML
+ * does: whitespace inside a tag, self-closing tags, and no tags in comments, CDATA,
+ * processing instructions or declarations. */
 int plistx_xml_bounded(const char *data, size_t len, const char *what)
 {
 	int depth = 0;
-	const char *p = data, *end = data + len;
-	while ((p = memchr(p, '<', (size_t)(end - p))) != NULL) {
-		size_t left = (size_t)(end - p);
-		if (left >= 4 && !memcmp(p, "<!--", 4)) {
-			const char *close = NULL;
-			for (const char *q = p + 4; q + 3 <= end && !close; q++)
-				if (!memcmp(q, "-->", 3))
-					close = q;
-			if (!close)
-				break;
-			p = close + 3;
+	const char *p = data, *stop = data + len;
+	while ((p = memchr(p, '<', (size_t)(stop - p))) != NULL) {
+		const char *skip = starts(p, stop, "<!--")	    ? after(p + 4, stop, "-->")
+				   : starts(p, stop, "<![CDATA[")	    ? after(p + 9, stop, "]]>")
+				   : starts(p, stop, "<?") || starts(p, stop, "<!") ? after(p + 2, stop, ">")
+										      : p;
+		if (skip != p) {
+			if (!skip)
+				break; /* unterminated: libplist refuses it */
+			p = skip;
 			continue;
 		}
-		if ((left >= 6 && !memcmp(p, "<dict>", 6)) || (left >= 7 && !memcmp(p, "<array>", 7))) {
-			if (++depth > PLISTX_MAX_DEPTH)
+		const char *close = memchr(p, '>', (size_t)(stop - p));
+		if (!close)
+			break;
+		bool ending = p + 1 < stop && p[1] == '/', empty = close > p && close[-1] == '/';
+		const char *name = p + 1 + ending;
+		if (tag_is(name, close, "dict") || tag_is(name, close, "array")) {
+			if (ending)
+				depth--;
+			else if (!empty && ++depth > PLISTX_MAX_DEPTH)
 				return fail(EX_DATAERR, "%s nests containers more than %d deep", what, PLISTX_MAX_DEPTH);
-		} else if ((left >= 7 && !memcmp(p, "</dict>", 7)) || (left >= 8 && !memcmp(p, "</array>", 8))) {
-			depth--;
 		}
-		p++;
+		p = close + 1;
 	}
 	return 0;
 }

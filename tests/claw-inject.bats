@@ -686,3 +686,12 @@ VNC' _ "$G"
 	assert_failure 64
 	assert_line --index 0 "claw-inject: --password-fd takes a file descriptor, not 'x'"
 }
+
+@test "a guest plist nested megabytes deep (however its tags are written) is refused (65), not a crash" {
+	mkdir -p "$G/Library/Preferences"
+	python3 -c 'import sys; n=200000; open(sys.argv[1], "w").write("<plist><dict><key>A</key>" + "<array >" * n + "</array>" * n + "</dict></plist>")' \
+		"$G/Library/Preferences/com.apple.loginwindow.plist"
+	run inject
+	assert_failure 65
+	assert_output --partial "nests containers more than 256 deep"
+}

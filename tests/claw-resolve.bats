@@ -313,16 +313,23 @@ head = '<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict><key>Mo
 tail = '</dict></dict></dict></plist>'
 for name, n in (("deep.xml", 250000), ("limit.xml", 252)):
     open(sys.argv[1] + "/" + name, "w").write(head + "<dict><key>a</key>" * n + "<string>x</string>" + "</dict>" * n + tail)
+# The same depth written as XML also allows: whitespace in the tags, closes hidden in CDATA.
+n = 250000
+open(sys.argv[1] + "/spaced.xml", "w").write(head + "<array >" * n + "</array\n>" * n + tail)
+open(sys.argv[1] + "/cdata.xml", "w").write(head + "<array><string><![CDATA[" + "</array>" * 300 + "]]></string>"
+    + "<array>" * n + "</array>" * (n + 1) + tail)
 PY
-	run timeout 10 claw-resolve --catalog-url "$NGINX_URL/deep.xml" latest
-	assert_failure 65
-	assert_output "claw-resolve: the catalog nests containers more than 256 deep"
+	for f in deep spaced cdata; do
+		run timeout 10 claw-resolve --catalog-url "$NGINX_URL/$f.xml" latest
+		assert_failure 65
+		assert_output "claw-resolve: the catalog nests containers more than 256 deep"
+	done
 	# 256 deep in all: read, walked, and found to hold no VirtualMac2,1 restore.
 	run timeout 10 claw-resolve --catalog-url "$NGINX_URL/limit.xml" latest
 	assert_failure
 	refute_output --partial "nests containers"
 	[ "$status" -lt 128 ]
-	rm -f "$WWW/deep.xml" "$WWW/limit.xml"
+	rm -f "$WWW/deep.xml" "$WWW/limit.xml" "$WWW/spaced.xml" "$WWW/cdata.xml"
 }
 
 @test "an unknown SPEC is a usage error" {
