@@ -347,6 +347,11 @@ static void fetch_to(json_t *rec, const char *url, enum digest_alg alg, const ch
 	if (dest_current(job.dest, alg, want))
 		return;
 	job.part = xasprintf("%s.part", job.dest);
+	/* Outside the cache a NAME.part may be anyone's (browsers keep theirs so): resumed or
+	 * replaced only when claw's .state beside it says it is claw-fetch's own. */
+	if (!job.in_cache && !transfer_part_ours(job.part))
+		die(EX_CANTCREAT, "'%s' is there and is not a partial download of claw-fetch's (no .state beside it); "
+				  "move it away", job.part);
 	int64_t size = learn_size(rec, url);
 	if (size >= 0 && transfer_check_room(job.part, url, size, max_size) < 0)
 		die_err();

@@ -131,6 +131,17 @@ static char *state_path(const char *part)
 	return xasprintf("%s.state", part);
 }
 
+bool transfer_part_ours(const char *part)
+{
+	struct stat st;
+	if (lstat(part, &st) < 0)
+		return errno == ENOENT;
+	char *s = state_path(part);
+	bool ours = S_ISREG(st.st_mode) && lstat(s, &st) == 0 && S_ISREG(st.st_mode);
+	free(s);
+	return ours;
+}
+
 void transfer_discard(const char *part)
 {
 	char *s = state_path(part);

@@ -68,6 +68,9 @@ struct transfer_result {
 int transfer_run(const struct transfer_opts *o, struct transfer_result *res);
 /* Bytes a .part already holds toward the file (for the free-space check). */
 int64_t transfer_part_bytes(const char *part);
+/* A .part claw-fetch may resume or replace: none at all, or one with its .state beside it
+ * (a NAME.part of someone else's, a browser's download, has none). */
+bool transfer_part_ours(const char *part);
 /* Remove a .part and its .state. */
 void transfer_discard(const char *part);
 /* Is there room beside part for size bytes (less what part holds), and is size within

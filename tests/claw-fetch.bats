@@ -141,6 +141,24 @@ small_disk() {
 	unshare -m --propagation private bash -c 'mount -t tmpfs -o size="$1" tmpfs small || exit 99; eval "$2"' _ "$1" "$2"
 }
 
+@test "-o: a NAME.part that is not claw-fetch's (no .state beside it) is refused and left as it was" {
+	mkdir dl
+	head -c 3000000 /dev/urandom >dl/x.ipsw.part
+	echo 'a browser was here' >dl/x.ipsw.part.note
+	before=$(sha256sum dl/x.ipsw.part)
+	run claw-fetch -o dl/x.ipsw --sha256 "$SHA256" "$URL"
+	assert_failure 73
+	assert_output "claw-fetch: 'dl/x.ipsw.part' is there and is not a partial download of claw-fetch's (no .state beside it); move it away"
+	[ "$(sha256sum dl/x.ipsw.part)" = "$before" ]
+	[ ! -e dl/x.ipsw ]
+	# Its own, with its state beside it, it resumes.
+	head -c 1000000 "$IPSW" >dl/y.ipsw.part
+	printf 'claw\n' >dl/y.ipsw.part.state
+	run claw-fetch -j 1 -o dl/y.ipsw --sha256 "$SHA256" "$URL"
+	assert_success
+	cmp dl/y.ipsw "$IPSW"
+}
+
 @test "a URL with its sha256: downloaded, verified, cached, its path printed" {
 	run claw-fetch --sha256 "$SHA256" "$URL"
 	assert_success
