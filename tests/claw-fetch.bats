@@ -263,13 +263,16 @@ small_disk() {
 	done
 }
 
-@test "a .part with holes and no state file (its record lost) starts over, not trusting the holes" {
-	head -c 1048576 "$IPSW" >out.ipsw.part
-	truncate -s 33554432 out.ipsw.part
-	run claw-fetch -v -j 4 -o out.ipsw --sha256 "$SHA256" "$URL"
+@test "a .part in the cache with holes and no state file (its record lost) starts over, not trusting the holes" {
+	# In the cache, claw's own folder; a stateless .part elsewhere is someone else's, refused.
+	mkdir -p "$CACHE"
+	part=$CACHE/UniversalMac_99.1_99A1_Restore.ipsw.part
+	head -c 1048576 "$IPSW" >"$part"
+	truncate -s 33554432 "$part"
+	run claw-fetch -v -j 4 --sha256 "$SHA256" "$URL"
 	assert_success
 	refute_output --partial "resum"
-	cmp out.ipsw "$IPSW"
+	cmp "$CACHE/UniversalMac_99.1_99A1_Restore.ipsw" "$IPSW"
 }
 
 @test "the state file is written only after the .part is synced: it never counts what a power cut takes" {
