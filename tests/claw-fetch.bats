@@ -27,6 +27,10 @@ teardown_file() {
 	faultd_stop
 }
 
+# earlier_part FILE: FILE as claw-fetch's own partial, its .state beside it marking it so (the
+# state of one connection: the .part's length says how far it got).
+earlier_part() { printf '{"url":"%s"}' "${2:-earlier}" >"$1.state"; }
+
 setup() {
 	common_setup
 	export CLAW_CATALOG_URL=$NGINX_URL/catalog.xml CLAW_IPSWME_URL=$NGINX_URL/v4
@@ -153,7 +157,7 @@ small_disk() {
 	[ ! -e dl/x.ipsw ]
 	# Its own, with its state beside it, it resumes.
 	head -c 1000000 "$IPSW" >dl/y.ipsw.part
-	printf 'claw\n' >dl/y.ipsw.part.state
+	earlier_part dl/y.ipsw.part
 	run claw-fetch -j 1 -o dl/y.ipsw --sha256 "$SHA256" "$URL"
 	assert_success
 	cmp dl/y.ipsw "$IPSW"
@@ -324,6 +328,7 @@ small_disk() {
 @test "a server that ignores Range never corrupts the file" {
 	# A stale partial from elsewhere: the server will answer 200 with the whole file to the Range request.
 	head -c 5000000 /dev/urandom >norange.ipsw.part
+	earlier_part norange.ipsw.part
 	run claw-fetch -v -j 1 -o norange.ipsw --sha256 "$SHA256" "$FAULT_URL/norange"
 	assert_success
 	cmp norange.ipsw "$IPSW"
@@ -488,6 +493,7 @@ print(h.hexdigest())')
 	# Resumed at an odd offset: the first block is ragged too. At 25 MB/s (nginx's /slow/), what
 	# arrives while the prefix is hashed stays small however loaded the machine is.
 	head -c $(((5 << 20) + 777)) "$WWW/direct.ipsw" >direct.ipsw.part
+	earlier_part direct.ipsw.part
 	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
 		run strace -ff -y -s 0 -qq -e trace=openat,pwrite64 -e signal=none -o trace claw-fetch -j 1 \
 			-o direct.ipsw --sha256 "$want" "$NGINX_URL/slow/direct.ipsw"
@@ -811,6 +817,7 @@ $BATS_TEST_TMPDIR/u/out.ipsw"
 @test "a 416 to a resume of a file whose size nobody said: the .part held it all, or more than all" {
 	# No size from HEAD or a record; a .part with every byte; the server has nothing past it.
 	cp "$IPSW" whole.ipsw.part
+	earlier_part whole.ipsw.part
 	run claw-fetch -v -o whole.ipsw --sha256 "$SHA256" "$FAULT_URL/nohead/whole" </dev/null
 	assert_success
 	assert_line "claw-fetch: resumed what an earlier run left in 'whole.ipsw.part'"
@@ -819,6 +826,7 @@ $BATS_TEST_TMPDIR/u/out.ipsw"
 	assert_output 33554432
 	# A .part longer than the file the server says it has: from the first byte again.
 	{ cat "$IPSW"; head -c 1000 /dev/zero; } >long.ipsw.part
+	earlier_part long.ipsw.part
 	run claw-fetch -v -o long.ipsw --sha256 "$SHA256" "$FAULT_URL/nohead/long" </dev/null
 	assert_success
 	cmp long.ipsw "$IPSW"
