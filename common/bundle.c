@@ -563,12 +563,31 @@ static bool is_layout_name(const char *name)
 }
 
 /* Remove name under dirfd without following a link or crossing onto another file system. */
-static int remove_tree_at(int parent, const char *name, dev_t dev, const char *where)
+/* Which mount a file is on: its mount's id where the kernel tells (a bind mount of the same
+ * file system has the same st_dev), else its device. */
+static int mount_of(int dirfd, const char *name, uint64_t *id)
+{
+#ifdef STATX_MNT_ID
+	struct statx sx;
+	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) == 0 && (sx.stx_mask & STATX_MNT_ID)) {
+		*id = sx.stx_mnt_id;
+		return 0;
+	}
+#endif
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	*id = (uint64_t)st.st_dev;
+	return 0;
+}
+
+static int remove_tree_at(int parent, const char *name, uint64_t mount, const char *where)
 {
 	struct stat st;
-	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	uint64_t here;
+	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || mount_of(parent, name, &here) < 0)
 		return errno == ENOENT ? 0 : fail_sys(EX_IOERR, "cannot read '%s/%s'", where, name);
-	if (st.st_dev != dev)
+	if (here != mount)
 		return fail(EX_DATAERR, "'%s/%s' is on another file system (a mount?); not removing it", where, name);
 	if (!S_ISDIR(st.st_mode)) {
 		if (unlinkat(parent, name, 0) < 0 && errno != ENOENT)
@@ -586,7 +605,7 @@ static int remove_tree_at(int parent, const char *name, dev_t dev, const char *w
 	int rc = 0;
 	for (struct dirent *e; rc == 0 && (e = readdir(d));)
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			rc = remove_tree_at(dirfd(d), e->d_name, dev, sub);
+			rc = remove_tree_at(dirfd(d), e->d_name, mount, sub);
 	closedir(d);
 	if (rc == 0 && unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		rc = fail_sys(EX_IOERR, "cannot remove '%s'", sub);
@@ -596,10 +615,10 @@ static int remove_tree_at(int parent, const char *name, dev_t dev, const char *w
 
 int bundle_remove_tree_at(int parent, const char *name, const char *where)
 {
-	struct stat st;
-	if (fstat(parent, &st) < 0)
+	uint64_t mount;
+	if (mount_of(parent, ".", &mount) < 0)
 		return fail_sys(EX_IOERR, "cannot read '%s'", where);
-	return remove_tree_at(parent, name, st.st_dev, where);
+	return remove_tree_at(parent, name, mount, where);
 }
 
 static bool same_file(const struct stat *st, const char *path)
@@ -636,7 +655,7 @@ static int check_idle(struct bundle *b)
 }
 
 /* Every entry of the layout, then the marker and the directory; someone else's files stay. */
-static int remove_contents(struct bundle *b, dev_t dev, char **kept)
+static int remove_contents(struct bundle *b, uint64_t mount, char **kept)
 {
 	int fd = dup(b->dirfd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -652,7 +671,7 @@ static int remove_contents(struct bundle *b, dev_t dev, char **kept)
 		    !strcmp(e->d_name, BUNDLE_LOCK))
 			continue;
 		if (is_layout_name(e->d_name))
-			rc = remove_tree_at(b->dirfd, e->d_name, dev, b->path);
+			rc = remove_tree_at(b->dirfd, e->d_name, mount, b->path);
 		else
 			buf_addf(&others, "%s%s", others.len ? "\n" : "", e->d_name);
 	}
@@ -717,7 +736,13 @@ int bundle_destroy(const char *arg, char **kept)
 				  arg, BUNDLE_MARKER);
 		} else {
 			struct bundle b = { path, name_of(path), fd, -1 };
-			rc = check_idle(&b) < 0 ? -1 : remove_contents(&b, st.st_dev, kept);
+			uint64_t mount;
+			if (check_idle(&b) < 0)
+				rc = -1;
+			else if (mount_of(fd, ".", &mount) < 0)
+				rc = fail_sys(EX_IOERR, "cannot read '%s'", path);
+			else
+				rc = remove_contents(&b, mount, kept);
 			if (b.lockfd >= 0)
 				close(b.lockfd);
 			close(fd);

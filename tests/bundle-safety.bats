@@ -226,6 +226,14 @@ claw-bundle:   kept: my-dir"
 	run unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs busy.clawbundle/run && echo x >busy.clawbundle/run/f && claw-bundle rm busy.clawbundle'
 	assert_failure 65
 	assert_output "claw-bundle: 'busy.clawbundle/run' is on another file system (a mount?); not removing it"
+	# A bind mount of the user's own folder, on the same file system: the same st_dev, another mount.
+	mkdir -p busy.clawbundle/snapshots
+	rm -rf busy.clawbundle/run
+	run unshare -m --propagation private sh -c 'mount --bind "$1" busy.clawbundle/snapshots && claw-bundle rm busy.clawbundle' _ "$W/victim"
+	assert_failure 65
+	assert_output "claw-bundle: 'busy.clawbundle/snapshots' is on another file system (a mount?); not removing it"
+	[ "$(cat "$W/victim/notes.txt")" = 'my notes' ]
+	[ -f "$W/victim/sub/deep.txt" ]
 }
 
 @test "a bundle an earlier claw made (no marker) is recognised, marked, used and removed" {
