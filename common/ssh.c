@@ -77,7 +77,9 @@ static void add_path_opt(struct argv *a, const char *name, const char *path)
 
 /* What no ssh_config may turn on for a command claw runs: the user's agent, X11 and port
  * forwards reach the guest, whose install scripts run as an admin; a LocalCommand runs here;
- * a key the guest offers replaces the pinned one; an unknown key is accepted. */
+ * a key the guest offers replaces the pinned one; an unknown key is accepted; a
+ * KnownHostsCommand or DNS vouches for a key the pinned file does not hold. (ProxyCommand
+ * and Match exec stay the user's: they are how a fleet's Macs are reached.) */
 static void add_hardening(struct argv *a)
 {
 	add(a, "-a");
@@ -86,6 +88,8 @@ static void add_hardening(struct argv *a)
 	add_opt(a, "PermitLocalCommand=no");
 	add_opt(a, "StrictHostKeyChecking=yes");
 	add_opt(a, "UpdateHostKeys=no");
+	add_opt(a, "KnownHostsCommand=none");
+	add_opt(a, "VerifyHostKeyDNS=no");
 	add_opt(a, "Tunnel=no");
 	add_opt(a, "BatchMode=yes");
 }

@@ -3,9 +3,9 @@
  * socket in a private 0700 directory that no other command shares; it ends
  * when the process does, however it ends (a SIGKILL leaves it idle for at
  * most SSH_PERSIST_S). The host key is checked strictly (the bundle's
- * known_hosts when it has one, the user's otherwise) and nothing in the user's
- * ssh_config can forward an agent, X11 or ports to the guest, or run a local
- * command. Remote commands are constants chosen by the caller, never built
+ * known_hosts when it has one, the user's otherwise; no KnownHostsCommand, no DNS)
+ * and nothing in the user's ssh_config can forward an agent, X11 or ports to the
+ * guest, or run a LocalCommand (its ProxyCommand stays: it is how a Mac is reached). Remote commands are constants chosen by the caller, never built
  * from configuration values: data travels on stdin or in uploaded files.
  * Never prints. */
 #ifndef CLAW_SSH_H

@@ -141,6 +141,8 @@ Host *
 	PermitLocalCommand yes
 	LocalCommand touch $BATS_TEST_TMPDIR/local-command-ran
 	LocalForward 127.0.0.1:$fwd 127.0.0.1:$SSH_PORT
+	KnownHostsCommand /bin/sh -c 'touch $BATS_TEST_TMPDIR/known-hosts-command-ran; cat $KNOWN_HOSTS'
+	VerifyHostKeyDNS yes
 CONF
 }
 
@@ -169,6 +171,8 @@ forward:closed"
 	run verify
 	assert_failure 77
 	[ ! -e local-command-ran ]
+	# A KnownHostsCommand that vouches for the real key is not asked.
+	[ ! -e known-hosts-command-ran ]
 }
 
 @test "--host with no known key for the host is refused whatever ssh_config says" {
