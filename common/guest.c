@@ -101,9 +101,12 @@ int guest_host_key_refused(const struct ssh_target *t)
 int guest_wait_ready(const struct ssh_target *t, int timeout_s, bool require_log)
 {
 	/* Exit 0: ready; 3: the log is there without the mark yet; 4: no log at all; 5: first
-	 * boot says why it failed (the line on stdout). A constant command. */
-	const char *probe = "if [ -f " GUEST_FIRSTBOOT_LOG " ]; then grep -q " GUEST_READY_MARK " " GUEST_FIRSTBOOT_LOG
-			    " && exit 0; grep " GUEST_FAILED_MARK " " GUEST_FIRSTBOOT_LOG " | tail -n 1 | grep . && exit 5; exit 3; fi; exit 4";
+	 * boot says why it failed (the line on stdout). Only this boot's lines count, from the
+	 * last "started": a boot that failed before is tried again at the next. A constant command. */
+	const char *probe = "if [ -f " GUEST_FIRSTBOOT_LOG " ]; then "
+			    "cur=$(awk '/first boot: started /{b=\"\"} {b=b $0 \"\\n\"} END{printf \"%s\", b}' " GUEST_FIRSTBOOT_LOG "); "
+			    "printf '%s\\n' \"$cur\" | grep -q " GUEST_READY_MARK " && exit 0; "
+			    "printf '%s\\n' \"$cur\" | grep " GUEST_FAILED_MARK " | tail -n 1 | grep . && exit 5; exit 3; fi; exit 4";
 	time_t deadline = time(NULL) + timeout_s;
 	int last = -1;
 	char said[256] = "";

@@ -154,6 +154,21 @@ provision() { claw-provision -b dev --user root --port "$SSH_PORT" --timeout 5 "
 	[ ! -e "$GUEST/home/steps.txt" ]
 }
 
+@test "first boot's failure is this boot's: 69 with its reason; an earlier boot's is not held against this one" {
+	log=$GUEST/var/log/claw-firstboot.log
+	printf 'tools:\n  homebrew: false\n  custom:\n    - echo ok\n' >"$B/claw.yml"
+	printf 'claw first boot: started 1\nclaw first boot: PROVISIONING_FAILED: sshd is not listening on port 22 after 60 s\n' >"$log"
+	run provision --timeout 5
+	assert_failure 69
+	assert_output "claw-provision: 127.0.0.1: first boot failed: sshd is not listening on port 22 after 60 s"
+	# The next boot tries again: its own lines, then READY a moment later.
+	printf 'claw first boot: started 2\n' >>"$log"
+	(sleep 2 && echo PROVISIONING_READY >>"$log") &
+	run provision --timeout 10
+	assert_success
+	assert_line --partial "STEP_COMPLETE"
+}
+
 @test "--host: any Mac reachable by SSH, no first-boot log needed" {
 	rm "$GUEST/var/log/claw-firstboot.log"
 	cat >fleet.yml <<'YML'
