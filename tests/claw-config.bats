@@ -406,7 +406,8 @@ $one"
 	# refused for their type, not their depth); 17 are refused for their depth.
 	python3 -c 'print("tools:\n  custom:\n    - " + "[" * 13 + "x" + "]" * 13)' >d16.yml
 	run claw-config -c d16.yml check
-	refute_output --partial "nested more than"
+	assert_failure 78
+	assert_output "claw-config: d16.yml:3:7: 'tools.custom' entries must be a command or a mapping with name and run, not a list"
 	python3 -c 'print("tools:\n  custom:\n    - " + "[" * 14 + "x" + "]" * 14)' >d17.yml
 	run claw-config -c d17.yml check
 	assert_failure 78

@@ -62,7 +62,10 @@ version=15.2
 build=24C101
 sha1=ab34c2f1c0b9e1d6f4a8e7c3b2a19f8e7d6c5b4a
 source=catalog"
+	# -q keeps the note to itself, and still answers.
 	run "$CLAW_FAKE_BIN/claw-resolve" -q --catalog-url "file://$BATS_TEST_TMPDIR/older.xml" latest
+	assert_success
+	assert_line "version=15.2"
 	refute_output --partial "newer than this host"
 }
 

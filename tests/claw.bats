@@ -149,3 +149,32 @@ vm() { # NAME [config.json body] -> a bundle under CLAW_HOME
 	assert_failure 64
 	assert_output "claw: restart: unknown option '--now'"
 }
+
+@test "claw ssh hands ssh no secret: CLAW_PASSWORD and CLAW_VNC_PASSWORD stay with the stages" {
+	d=$(vm dev '{"cpuCount": 2}')
+	printf 'access:\n  username: dev\n' >"$d/claw.yml"
+	pretend_running "$d"
+	echo 192.168.64.7 >"$d/run/ip"
+	mkdir -p stand-in
+	printf '#!/bin/sh\nenv\n' >stand-in/ssh
+	chmod +x stand-in/ssh
+	CLAW_PASSWORD=hunter2-pw CLAW_VNC_PASSWORD=vncsecr PATH=$BATS_TEST_TMPDIR/stand-in:$PATH run claw ssh dev true
+	kill $!
+	assert_success
+	assert_line --regexp '^PATH='
+	refute_output --partial hunter2-pw
+	refute_output --partial vncsecr
+}
+
+@test "claw rm and claw stop take one NAME: a second one is refused (64), never silently the last" {
+	vm a >/dev/null
+	vm b >/dev/null
+	run claw rm a b
+	assert_failure 64
+	assert_output "claw: rm: one NAME at a time, not 'a' and 'b'"
+	run claw stop a b
+	assert_failure 64
+	assert_output "claw: stop: one NAME at a time, not 'a' and 'b'"
+	[ -d "$CLAW_HOME/VMs/a.clawbundle" ]
+	[ -d "$CLAW_HOME/VMs/b.clawbundle" ]
+}
