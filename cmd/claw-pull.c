@@ -25,6 +25,7 @@
 #include "util.h"
 #include "vmconfig.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -303,6 +304,25 @@ static void write_image_json(const struct oci_ref *ref, const char *digest)
 	free(name);
 }
 
+/* A run killed between writing a chunk and discarding its blob leaves the .part (and its
+ * state) behind; the rerun finds the chunk on disk and never fetches that blob again. pull/
+ * is claw-pull's own staging and holds only such files once the disk and aux have moved. */
+static void sweep_pull_dir(int dfd)
+{
+	int fd = openat(dfd, PULL_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(fd, e->d_name, 0);
+	closedir(d);
+}
+
 /* Everything verified: give the files their names, config.json and image.json last. */
 static void finish(const struct oci_ref *ref, const char *digest, const struct vmconfig *vc)
 {
@@ -314,6 +334,7 @@ static void finish(const struct oci_ref *ref, const char *digest, const struct v
 	if (fsync_dir(bundle_path(pull.b)) < 0 || vmconfig_write(pull.b, vc) < 0)
 		die_err();
 	write_image_json(ref, digest);
+	sweep_pull_dir(dfd);
 	if (unlinkat(dfd, PULL_DIR, AT_REMOVEDIR) < 0)
 		warn("cannot remove '%s/%s': %s", bundle_path(pull.b), PULL_DIR, strerror(errno));
 }
