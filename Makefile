@@ -22,7 +22,10 @@ override CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -
 	$(shell $(PKG_CONFIG) --cflags $(PKGS))
 LDLIBS  += $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread
 ifeq ($(UNAME),Darwin)
-override CFLAGS += -D_DARWIN_C_SOURCE
+# Apple silicon and macOS 14 or later, what claw runs on: an x86_64 build would run under
+# Rosetta, where Virtualization.framework has no VZMac* class (common/darwin/VZ-API.md §12.12).
+override CFLAGS += -D_DARWIN_C_SOURCE -arch arm64 -mmacosx-version-min=14.0
+override LDFLAGS += -arch arm64 -mmacosx-version-min=14.0
 else
 override CFLAGS += -D_GNU_SOURCE
 endif

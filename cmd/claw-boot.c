@@ -1,7 +1,7 @@
 /* claw-boot: run a restored VM until its guest stops.
  *
- * Order of the work: read config.json and claw.yml's vm: (cpu and ram clamped to
- * the host); claim the bundle (run/pid, so a second boot is refused); with -d
+ * Order of the work: read config.json (cpu and ram: the machine's own, fitted to
+ * the host) and claw.yml's vm: (the display); claim the bundle (run/pid, so a second boot is refused); with -d
  * fork — before any hypervisor call — and let the parent go once the machine
  * runs; build the machine; resume from a saved state if there is one, else start
  * it; then supervise: SIGTERM/SIGINT ask the guest to shut down and force it off
@@ -148,23 +148,34 @@ static void detached_and_running(struct bundle *b)
 	parent_pipe = -1;
 }
 
+/* cpu and ram are the machine's own, config.json's — what it was made with, and the only ones
+ * a saved state resumes with — fitted to this host. claw.yml asking for others is said, not done. */
 static void spec_from(const struct vmconfig *c, const struct claw_config *cfg, struct vm_spec *s)
 {
-	unsigned max_cpu;
-	uint64_t max_ram;
-	vm_host_limits(&max_cpu, &max_ram);
-	s->cpu = (unsigned)cfg->vm.cpu;
-	s->ram = cfg->vm.ram;
-	if (max_cpu && s->cpu > max_cpu)
-		info("vm.cpu %u is more than this host allows; using %u", s->cpu, max_cpu), s->cpu = max_cpu;
-	if (max_ram && s->ram > max_ram)
-		info("vm.ram is more than this host allows; using %llu bytes", (unsigned long long)max_ram), s->ram = max_ram;
-	s->ram &= ~((uint64_t)(1 << 20) - 1); /* VZ wants whole MiB */
+	unsigned yml_cpu = (unsigned)cfg->vm.cpu;
+	uint64_t yml_ram = cfg->vm.ram;
+	char a[32], b[32];
+	vm_fit(&yml_cpu, &yml_ram); /* what claw-restore would make of claw.yml here */
+	if (yml_cpu != c->cpu || yml_ram != c->ram) {
+		size_format(cfg->vm.ram, 1, a);
+		size_format(c->ram, 1, b);
+		warn("claw.yml asks for vm.cpu %d and vm.ram %s; the machine was made with %u and %s (config.json), and keeps them",
+		     cfg->vm.cpu, a, c->cpu, b);
+	}
+	s->cpu = c->cpu;
+	s->ram = c->ram;
+	vm_fit(&s->cpu, &s->ram);
+	if (s->cpu != c->cpu || s->ram != c->ram) {
+		size_format(c->ram, 1, a);
+		size_format(s->ram, 1, b);
+		info("config.json's cpu %u and ram %s do not fit this host; the machine gets %u and %s", c->cpu, a, s->cpu, b);
+	}
 	s->width = (unsigned)cfg->vm.width;
 	s->height = (unsigned)cfg->vm.height;
 	s->ppi = (unsigned)cfg->vm.dpi;
 	s->id = &c->id;
 	s->mac = c->mac;
+	s->os_version = c->os_version;
 }
 
 /* A saved state matches only the disk it was saved with: once not used, it is stale. */
@@ -189,6 +200,29 @@ static int resume_saved(struct vm *vm, struct bundle *b, bool no_resume)
 	return bundle_remove(b, BUNDLE_SAVED_STATE) < 0 ? -1 : 1;
 }
 
+/* The state file whole under its name and the machine off, or neither: a saved state beside a
+ * guest that runs on would one day resume it into its past. */
+static int save_and_stop(struct vm *vm, const char *tmp, const char *path)
+{
+	int rc = vm_save(vm, tmp);
+	/* The saved memory holds whatever the guest held: the user's alone. */
+	if (rc == 0 && chmod(tmp, 0600) < 0)
+		rc = fail_sys(EX_IOERR, "cannot chmod '%s'", tmp);
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = fail_sys(EX_IOERR, "cannot rename '%s'", tmp);
+	if (rc < 0) {
+		unlink(tmp);
+		warn("cannot save the machine's state: %s; it runs on", fail_msg());
+		return -1;
+	}
+	if (vm_force_stop(vm) < 0) {
+		unlink(path);
+		warn("saved the machine's state but cannot stop it (%s): the saved state is removed; it runs on", fail_msg());
+		return -1;
+	}
+	return 0;
+}
+
 /* SIGUSR1: pause, save beside the disk, power off. On failure it runs on. */
 static int suspend(struct vm *vm, struct bundle *b)
 {
@@ -197,15 +231,9 @@ static int suspend(struct vm *vm, struct bundle *b)
 	run_set_state(b, "paused");
 	if (vm_pause(vm) == 0) {
 		run_set_state(b, "saving");
-		/* The saved memory holds whatever the guest held: the user's alone. */
-		if (vm_save(vm, tmp) == 0 && chmod(tmp, 0600) == 0 && rename(tmp, path) == 0 && vm_force_stop(vm) == 0)
-			rc = 0;
-		else
-			warn("cannot save the machine's state: %s; it runs on", fail_msg());
-		if (rc < 0) {
-			unlink(tmp);
+		rc = save_and_stop(vm, tmp, path);
+		if (rc < 0)
 			vm_resume(vm);
-		}
 	} else {
 		warn("cannot pause the machine: %s; it runs on", fail_msg());
 	}

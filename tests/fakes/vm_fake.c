@@ -99,10 +99,13 @@ int vm_host_check(void)
 	return 0;
 }
 
-void vm_host_limits(unsigned *max_cpu, uint64_t *max_ram)
+/* As VZ takes them: whole MiB, within the host's bounds (1 CPU and 128 MiB at least). */
+void vm_fit(unsigned *cpu, uint64_t *ram)
 {
-	*max_cpu = (unsigned)env_long("CLAW_FAKE_VM_MAX_CPU", 8);
-	*max_ram = (uint64_t)env_long("CLAW_FAKE_VM_MAX_RAM", 32L << 30);
+	unsigned max_cpu = (unsigned)env_long("CLAW_FAKE_VM_MAX_CPU", 8);
+	uint64_t max_ram = (uint64_t)env_long("CLAW_FAKE_VM_MAX_RAM", 32L << 30), mib = 1 << 20;
+	*cpu = *cpu < 1 ? 1 : *cpu > max_cpu ? max_cpu : *cpu;
+	*ram = *ram < 128 * mib ? 128 * mib : *ram > max_ram ? max_ram / mib * mib : *ram / mib * mib;
 }
 
 int vm_latest_supported(char *url, size_t size)
