@@ -154,10 +154,10 @@ $(O)/unit/%: tests/unit/%.c tests/unit/tap.h $(O)/libclaw.a
 
 units: $(UNIT_BIN)
 
-# Everything: unit tests, bats suites, man lint, shellcheck, the Darwin compile check.
-check: all units fakes model
+# Everything: unit tests, bats suites (common/darwin on the model too), man lint, shellcheck, the Darwin compile check.
+check: all units fakes model darwin
 	@CLAW_BIN=$(CURDIR)/$(B) CLAW_FAKE_BIN=$(CURDIR)/$(FAKE_B) CLAW_UNIT=$(CURDIR)/$(O)/unit \
-		CLAW_MODEL_BIN=$(CURDIR)/$(MODEL_O)/tests SANITIZE=$(SANITIZE) sh tests/run
+		CLAW_MODEL_BIN=$(CURDIR)/$(MODEL_O)/tests CLAW_VZ_BIN=$(CURDIR)/$(VZ_B) SANITIZE=$(SANITIZE) sh tests/run
 
 deps:
 	sh tests/helpers/deps.sh
