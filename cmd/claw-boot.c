@@ -8,12 +8,18 @@
  * after --stop-timeout (a second signal forces at once); SIGUSR1 saves the
  * machine's state into the bundle and stops, so the next boot resumes.
  * run/state follows every change; run/ is cleaned on exit but for the console log.
- * Exit: 0 the guest stopped (or was stopped, or was saved); 64 usage; 65 bad
- * config.json; 66 not restored; 69 needs macOS, or the host runs 2 macOS VMs;
- * 70 the machine stopped with an error; 75 already running; 78 invalid machine. */
+ * --shutdown asks a running machine's guest, over SSH, to shut itself down: what
+ * `claw stop` tries first, since a macOS guest answers SIGTERM's request (VZ's
+ * power button) with a dialog.
+ * Exit: 0 the guest stopped (or was stopped, or was saved; or was asked to);
+ * 64 usage; 65 bad config.json; 66 not restored, or no address; 69 needs macOS,
+ * or the host runs 2 macOS VMs, or not running; 70 the machine stopped with an
+ * error; 75 already running, or the guest cannot be reached; 77 its host key is
+ * not the bundle's; 78 invalid machine. */
 #include "bundle.h"
 #include "cli.h"
 #include "config.h"
+#include "guest.h"
 #include "log.h"
 #include "run.h"
 #include "spawn.h"
@@ -34,9 +40,10 @@
 
 static const char usage[] =
 	"usage: claw-boot [-dqv] -b BUNDLE [-c FILE] [--recovery] [--no-resume] [--stop-timeout SECONDS]\n"
+	"       claw-boot [-qv] -b BUNDLE [-c FILE] --shutdown\n"
 	"       claw-boot -h | --version\n";
 
-enum { OPT_RECOVERY = OPT_FIRST_PRIVATE, OPT_NO_RESUME, OPT_STOP_TIMEOUT };
+enum { OPT_RECOVERY = OPT_FIRST_PRIVATE, OPT_NO_RESUME, OPT_STOP_TIMEOUT, OPT_SHUTDOWN };
 
 static const struct option options[] = {
 	{ "bundle", required_argument, NULL, 'b' },
@@ -45,6 +52,7 @@ static const struct option options[] = {
 	{ "recovery", no_argument, NULL, OPT_RECOVERY },
 	{ "no-resume", no_argument, NULL, OPT_NO_RESUME },
 	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+	{ "shutdown", no_argument, NULL, OPT_SHUTDOWN },
 	CLI_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -320,10 +328,36 @@ static int boot(struct bundle *b, const struct vmconfig *c, const struct claw_co
 	return rc;
 }
 
+/* --shutdown: the guest itself is told, over SSH with the bundle's key and known_hosts; the
+ * claw-boot that runs the machine then sees it stop, as with any guest that shuts down. */
+static int shutdown_guest(const char *bundle_arg, const char *config_path)
+{
+	struct bundle *b;
+	struct claw_config *cfg;
+	struct ssh_target t;
+	struct guest_args by_bundle = { 0 };
+	pid_t pid;
+	if (bundle_open(bundle_arg, 0, &b) < 0)
+		die_err();
+	if (!run_alive(b, &pid))
+		die(EX_UNAVAILABLE, "'%s' is not running", bundle_name(b));
+	if (!bundle_has(b, BUNDLE_RUN_IP))
+		die(EX_NOINPUT, "'%s' has no address to reach its guest at (no %s; claw-ip -b %s --wait finds it)",
+		    bundle_name(b), BUNDLE_RUN_IP, bundle_name(b));
+	if (cli_load_config(config_path, b, &cfg) < 0 || guest_target(&by_bundle, b, cfg, &t) < 0 || guest_shutdown(&t) < 0)
+		die_err();
+	ssh_close(&t);
+	info("asked the guest to shut down (%s)", GUEST_SHUTDOWN);
+	ssh_target_free(&t);
+	config_free(cfg);
+	bundle_close(b);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *bundle_arg = NULL, *config_path = NULL;
-	bool detached = false, recovery = false, no_resume = false;
+	bool detached = false, recovery = false, no_resume = false, shutdown = false, timeout_given = false;
 	uint64_t stop_timeout = 60;
 	int opt;
 	cli_init(argv[0], usage);
@@ -337,7 +371,9 @@ int main(int argc, char **argv)
 		case OPT_STOP_TIMEOUT:
 			if (parse_u64(optarg, &stop_timeout) < 0 || stop_timeout > 86400)
 				cli_usage_error("--stop-timeout takes seconds (0 to 86400), not '%s'", optarg);
+			timeout_given = true;
 			break;
+		case OPT_SHUTDOWN: shutdown = true; break;
 		default: cli_common(opt);
 		}
 	}
@@ -345,6 +381,10 @@ int main(int argc, char **argv)
 		cli_usage_error("unexpected argument '%s'", argv[optind]);
 	if (!bundle_arg)
 		cli_usage_error("-b BUNDLE is required");
+	if (shutdown && (detached || recovery || no_resume || timeout_given))
+		cli_usage_error("--shutdown takes no -d, --recovery, --no-resume or --stop-timeout");
+	if (shutdown) /* the guest is asked; no hypervisor is needed for that */
+		return shutdown_guest(bundle_arg, config_path);
 	if (vm_host_check() < 0)
 		die_err();
 
