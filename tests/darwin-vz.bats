@@ -645,7 +645,8 @@ suspend_and_resume() { # on the host CLAW_MODEL_MACOS names
 	edit '	if (!cls)
 		return nil_class("VZMacOSRestoreImage");' ''
 	build -DVZ_DEADLINE_S=1
-	CLAW_MODEL_LEAKS=report run timeout -k 1 10 "$V/claw-restore" -b new -c claw.yml --ipsw image.ipsw
+	# (what is left for a handler that never comes is a leak the model reports; LeakSanitizer too)
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 CLAW_MODEL_LEAKS=report run timeout -k 1 10 "$V/claw-restore" -b new -c claw.yml --ipsw image.ipsw
 	assert_failure 70
 	assert_line --index 0 "claw-restore: cannot load the restore image 'image.ipsw': Virtualization.framework did not answer within 1 s"
 	run report
@@ -707,7 +708,7 @@ suspend_and_resume() { # on the host CLAW_MODEL_MACOS names
 		rc = fail' '	if (0)
 		rc = fail'
 	build
-	CLAW_MODEL_LEAKS=report run restore -b new -c claw.yml --ipsw image.ipsw
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 CLAW_MODEL_LEAKS=report run restore -b new -c claw.yml --ipsw image.ipsw
 	assert_failure 65
 	assert_line --index 0 "claw-restore: cannot load the restore image 'image.ipsw': "
 	run report # the answer the handler will give, which nobody waits for
