@@ -670,6 +670,18 @@ static void vm_stop(id self, SEL c, vz_error_block h)
 		complete_later(self, op_ms(), take_handler(self, h, c), spec(VZ_INTERNAL, "Internal Virtualization error.", fail));
 		return;
 	}
+	/* CLAW_MODEL_GUEST_HALT_AT_STOP: the guest shuts itself down while the stop is on its way —
+	 * the delegate hears it, and the stop, finding the machine stopped, answers code 4 (VZ-API §7:
+	 * "treat code 4 after a race (the guest powered off meanwhile) as already stopped"). */
+	if (env_long("CLAW_MODEL_GUEST_HALT_AT_STOP", 0) && st == VM_RUNNING) {
+		vz_error_block blk = take_handler(self, h, c);
+		later(self, 0, ^{
+			guest_down(self, VM_STOPPED);
+			tell_delegate(self, "guestDidStopVirtualMachine:", no_error());
+		});
+		complete_later(self, op_ms(), blk, transition(VM_STOPPED, "stopping"));
+		return;
+	}
 	simple_transition(self, c, h, VM_RUNNING, VM_PAUSED, VM_STOPPING, VM_STOPPED, "stopping");
 }
 
