@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define VZ_ERROR_TRANSITION 4 /* VZErrorInvalidVirtualMachineStateTransition */
 #define VZ_ERROR_LIMIT 6 /* VZErrorVirtualMachineLimitExceeded */
 #define VZ_STATE_STOPPED 0
 #define VZ_STATE_ERROR 3
@@ -700,17 +701,29 @@ int vm_request_stop(struct vm *vm)
 	return ok ? 0 : fail(EX_SOFTWARE, "the guest cannot be asked to stop: %s", why);
 }
 
+/* Is the machine off (Stopped, or Error after it died)? On its queue. */
+static bool machine_off(id m)
+{
+	long state = SEND0(long, m, "state");
+	return state == VZ_STATE_STOPPED || state == VZ_STATE_ERROR;
+}
+
 /* A machine already off — its guest shut down a moment ago, or it died — is what a forced stop
- * wants: VZ would answer code 4, "Transition from state "stopped" to state "stopping" is
- * invalid" (VZ-API.md §7). Decided on the queue, where the state cannot change under us. */
+ * wants, whether it was off before the stop was sent or went off while the stop was on its way:
+ * VZ answers that one with code 4, "Transition from state "stopped" to state "stopping" is
+ * invalid" (VZ-API.md §7). Both decided on the queue, where the state changes. */
 int vm_force_stop(struct vm *vm)
 {
 	return on_queue(vm, "stop the machine", VZ_DEADLINE_S, ^(id m, vz_error_block done) {
-		long state = SEND0(long, m, "state");
-		if (state == VZ_STATE_STOPPED || state == VZ_STATE_ERROR)
+		if (machine_off(m))
 			done(nil);
 		else
-			SEND1(void, m, "stopWithCompletionHandler:", vz_error_block, done);
+			SEND1(void, m, "stopWithCompletionHandler:", vz_error_block, ^(id err) {
+				void *p = objc_autoreleasePoolPush();
+				bool off = err && SEND0(long, err, "code") == VZ_ERROR_TRANSITION && machine_off(m);
+				objc_autoreleasePoolPop(p);
+				done(off ? nil : err);
+			});
 	});
 }
 
