@@ -216,10 +216,9 @@ build() { # build [CFLAGS...]: a broken copy may warn; what the compiler said sh
 	wait_for test -e "$CLAW_HOME/VMs/new.clawbundle/aux.img"
 	sleep 0.3
 	kill -INT $pid
-	sleep 0.3
+	sleep 0.3 # the cancel is on its way, not answered (it will be, within 3 s)
 	kill -INT $pid
 	wait_for gone $pid
-	sleep 0.5 # long enough for a process still waiting for the installer to show it
 	rc=0
 	wait $pid || rc=$?
 	[ "$rc" = 130 ]

@@ -468,12 +468,15 @@ static id configuration(const struct vm_spec *s)
 		release(config);
 		return nil;
 	}
-	if (!savable_guest(s)) { /* an entropy device cannot be saved (tart --suspendable; UTM #5659) */
+	/* A machine that can be saved gets tart's suspendable set and nothing else: no entropy device,
+	 * which cannot be saved (tart --suspendable; UTM #5659), and no memory balloon, which tart never
+	 * configures and no source says can be (VZ-API.md §14, Unconfirmed); claw never inflates it. */
+	if (!savable_guest(s)) {
 		id entropy = make("VZVirtioEntropyDeviceConfiguration");
 		SET_DEVICES(config, "setEntropyDevices:", &entropy, 1);
+		id balloon = make("VZVirtioTraditionalMemoryBalloonDeviceConfiguration");
+		SET_DEVICES(config, "setMemoryBalloonDevices:", &balloon, 1);
 	}
-	id balloon = make("VZVirtioTraditionalMemoryBalloonDeviceConfiguration");
-	SET_DEVICES(config, "setMemoryBalloonDevices:", &balloon, 1);
 	human_interface(config, s, savable_guest(s));
 	id err = nil;
 	if (!SEND1(bool, config, "validateWithError:", id *, &err)) {
