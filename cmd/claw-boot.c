@@ -1,16 +1,16 @@
 /* claw-boot: run a restored VM until its guest stops.
  *
- * Order of the work: read config.json (cpu and ram: the machine's own, fitted to
- * the host) and claw.yml's vm: (the display); claim the bundle (run/pid, so a second boot is refused); with -d
- * fork — before any hypervisor call — and let the parent go once the machine
- * runs; build the machine; resume from a saved state if there is one, else start
- * it; then supervise: SIGTERM/SIGINT ask the guest to shut down and force it off
- * after --stop-timeout (a second signal forces at once); SIGUSR1 saves the
+ * Order of the work: read config.json (hardware, and cpu and ram: the machine's
+ * own, fitted to the host) and claw.yml's vm: (the display); claim the bundle
+ * (run/pid, so a second boot is refused); with -d fork — before any hypervisor
+ * call — and let the parent go once the machine runs; build the machine; resume
+ * from a saved state if there is one, else start it; then supervise: SIGTERM/
+ * SIGINT press the power button (a macOS guest answers with a dialog) and force
+ * it off after --stop-timeout (a second signal forces at once); SIGUSR1 saves the
  * machine's state into the bundle and stops, so the next boot resumes.
  * run/state follows every change; run/ is cleaned on exit but for the console log.
  * --shutdown asks a running machine's guest, over SSH, to shut itself down: what
- * `claw stop` tries first, since a macOS guest answers SIGTERM's request (VZ's
- * power button) with a dialog.
+ * `claw stop` tries first.
  * Exit: 0 the guest stopped (or was stopped, or was saved; or was asked to);
  * 64 usage; 65 bad config.json; 66 not restored, or no address; 69 needs macOS,
  * or the host runs 2 macOS VMs, or not running; 70 the machine stopped with an
