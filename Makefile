@@ -22,7 +22,10 @@ override CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -
 	$(shell $(PKG_CONFIG) --cflags $(PKGS))
 LDLIBS  += $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread
 ifeq ($(UNAME),Darwin)
-override CFLAGS += -D_DARWIN_C_SOURCE
+# Apple silicon and macOS 14 or later, what claw runs on: an x86_64 build would run under
+# Rosetta, where Virtualization.framework has no VZMac* class (common/darwin/VZ-API.md §12.12).
+override CFLAGS += -D_DARWIN_C_SOURCE -arch arm64 -mmacosx-version-min=14.0
+override LDFLAGS += -arch arm64 -mmacosx-version-min=14.0
 else
 override CFLAGS += -D_GNU_SOURCE
 endif
@@ -151,10 +154,10 @@ $(O)/unit/%: tests/unit/%.c tests/unit/tap.h $(O)/libclaw.a
 
 units: $(UNIT_BIN)
 
-# Everything: unit tests, bats suites, man lint, shellcheck, the Darwin compile check.
-check: all units fakes model
+# Everything: unit tests, bats suites (common/darwin on the model too), man lint, shellcheck, the Darwin compile check.
+check: all units fakes model darwin
 	@CLAW_BIN=$(CURDIR)/$(B) CLAW_FAKE_BIN=$(CURDIR)/$(FAKE_B) CLAW_UNIT=$(CURDIR)/$(O)/unit \
-		CLAW_MODEL_BIN=$(CURDIR)/$(MODEL_O)/tests SANITIZE=$(SANITIZE) sh tests/run
+		CLAW_MODEL_BIN=$(CURDIR)/$(MODEL_O)/tests CLAW_VZ_BIN=$(CURDIR)/$(VZ_B) SANITIZE=$(SANITIZE) sh tests/run
 
 deps:
 	sh tests/helpers/deps.sh

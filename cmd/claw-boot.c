@@ -1,19 +1,25 @@
 /* claw-boot: run a restored VM until its guest stops.
  *
- * Order of the work: read config.json and claw.yml's vm: (cpu and ram clamped to
- * the host); claim the bundle (run/pid, so a second boot is refused); with -d
- * fork — before any hypervisor call — and let the parent go once the machine
- * runs; build the machine; resume from a saved state if there is one, else start
- * it; then supervise: SIGTERM/SIGINT ask the guest to shut down and force it off
- * after --stop-timeout (a second signal forces at once); SIGUSR1 saves the
+ * Order of the work: read config.json (hardware, and cpu and ram: the machine's
+ * own, fitted to the host) and claw.yml's vm: (the display); claim the bundle
+ * (run/pid, so a second boot is refused); with -d fork — before any hypervisor
+ * call — and let the parent go once the machine runs; build the machine; resume
+ * from a saved state if there is one, else start it; then supervise: SIGTERM/
+ * SIGINT press the power button (a macOS guest answers with a dialog) and force
+ * it off after --stop-timeout (a second signal forces at once); SIGUSR1 saves the
  * machine's state into the bundle and stops, so the next boot resumes.
  * run/state follows every change; run/ is cleaned on exit but for the console log.
- * Exit: 0 the guest stopped (or was stopped, or was saved); 64 usage; 65 bad
- * config.json; 66 not restored; 69 needs macOS, or the host runs 2 macOS VMs;
- * 70 the machine stopped with an error; 75 already running; 78 invalid machine. */
+ * --shutdown asks a running machine's guest, over SSH, to shut itself down: what
+ * `claw stop` tries first.
+ * Exit: 0 the guest stopped (or was stopped, or was saved; or was asked to);
+ * 64 usage; 65 bad config.json; 66 not restored, or no address; 69 needs macOS,
+ * or the host runs 2 macOS VMs, or not running; 70 the machine stopped with an
+ * error; 75 already running, or the guest cannot be reached; 77 its host key is
+ * not the bundle's; 78 invalid machine. */
 #include "bundle.h"
 #include "cli.h"
 #include "config.h"
+#include "guest.h"
 #include "log.h"
 #include "run.h"
 #include "spawn.h"
@@ -34,9 +40,10 @@
 
 static const char usage[] =
 	"usage: claw-boot [-dqv] -b BUNDLE [-c FILE] [--recovery] [--no-resume] [--stop-timeout SECONDS]\n"
+	"       claw-boot [-qv] -b BUNDLE [-c FILE] --shutdown\n"
 	"       claw-boot -h | --version\n";
 
-enum { OPT_RECOVERY = OPT_FIRST_PRIVATE, OPT_NO_RESUME, OPT_STOP_TIMEOUT };
+enum { OPT_RECOVERY = OPT_FIRST_PRIVATE, OPT_NO_RESUME, OPT_STOP_TIMEOUT, OPT_SHUTDOWN };
 
 static const struct option options[] = {
 	{ "bundle", required_argument, NULL, 'b' },
@@ -45,6 +52,7 @@ static const struct option options[] = {
 	{ "recovery", no_argument, NULL, OPT_RECOVERY },
 	{ "no-resume", no_argument, NULL, OPT_NO_RESUME },
 	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+	{ "shutdown", no_argument, NULL, OPT_SHUTDOWN },
 	CLI_COMMON_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -148,23 +156,34 @@ static void detached_and_running(struct bundle *b)
 	parent_pipe = -1;
 }
 
+/* cpu and ram are the machine's own, config.json's — what it was made with, and the only ones
+ * a saved state resumes with — fitted to this host. claw.yml asking for others is said, not done. */
 static void spec_from(const struct vmconfig *c, const struct claw_config *cfg, struct vm_spec *s)
 {
-	unsigned max_cpu;
-	uint64_t max_ram;
-	vm_host_limits(&max_cpu, &max_ram);
-	s->cpu = (unsigned)cfg->vm.cpu;
-	s->ram = cfg->vm.ram;
-	if (max_cpu && s->cpu > max_cpu)
-		info("vm.cpu %u is more than this host allows; using %u", s->cpu, max_cpu), s->cpu = max_cpu;
-	if (max_ram && s->ram > max_ram)
-		info("vm.ram is more than this host allows; using %llu bytes", (unsigned long long)max_ram), s->ram = max_ram;
-	s->ram &= ~((uint64_t)(1 << 20) - 1); /* VZ wants whole MiB */
+	unsigned yml_cpu = (unsigned)cfg->vm.cpu;
+	uint64_t yml_ram = cfg->vm.ram;
+	char a[32], b[32];
+	vm_fit(&yml_cpu, &yml_ram); /* what claw-restore would make of claw.yml here */
+	if (yml_cpu != c->cpu || yml_ram != c->ram) {
+		size_format(cfg->vm.ram, 1, a);
+		size_format(c->ram, 1, b);
+		warn("claw.yml asks for vm.cpu %d and vm.ram %s; the machine was made with %u and %s (config.json), and keeps them",
+		     cfg->vm.cpu, a, c->cpu, b);
+	}
+	s->cpu = c->cpu;
+	s->ram = c->ram;
+	vm_fit(&s->cpu, &s->ram);
+	if (s->cpu != c->cpu || s->ram != c->ram) {
+		size_format(c->ram, 1, a);
+		size_format(s->ram, 1, b);
+		info("config.json's cpu %u and ram %s do not fit this host; the machine gets %u and %s", c->cpu, a, s->cpu, b);
+	}
 	s->width = (unsigned)cfg->vm.width;
 	s->height = (unsigned)cfg->vm.height;
 	s->ppi = (unsigned)cfg->vm.dpi;
 	s->id = &c->id;
 	s->mac = c->mac;
+	s->os_version = c->os_version;
 }
 
 /* A saved state matches only the disk it was saved with: once not used, it is stale. */
@@ -189,6 +208,29 @@ static int resume_saved(struct vm *vm, struct bundle *b, bool no_resume)
 	return bundle_remove(b, BUNDLE_SAVED_STATE) < 0 ? -1 : 1;
 }
 
+/* The state file whole under its name and the machine off, or neither: a saved state beside a
+ * guest that runs on would one day resume it into its past. */
+static int save_and_stop(struct vm *vm, const char *tmp, const char *path)
+{
+	int rc = vm_save(vm, tmp);
+	/* The saved memory holds whatever the guest held: the user's alone. */
+	if (rc == 0 && chmod(tmp, 0600) < 0)
+		rc = fail_sys(EX_IOERR, "cannot chmod '%s'", tmp);
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = fail_sys(EX_IOERR, "cannot rename '%s'", tmp);
+	if (rc < 0) {
+		unlink(tmp);
+		warn("cannot save the machine's state: %s; it runs on", fail_msg());
+		return -1;
+	}
+	if (vm_force_stop(vm) < 0) {
+		unlink(path);
+		warn("saved the machine's state but cannot stop it (%s): the saved state is removed; it runs on", fail_msg());
+		return -1;
+	}
+	return 0;
+}
+
 /* SIGUSR1: pause, save beside the disk, power off. On failure it runs on. */
 static int suspend(struct vm *vm, struct bundle *b)
 {
@@ -197,15 +239,9 @@ static int suspend(struct vm *vm, struct bundle *b)
 	run_set_state(b, "paused");
 	if (vm_pause(vm) == 0) {
 		run_set_state(b, "saving");
-		/* The saved memory holds whatever the guest held: the user's alone. */
-		if (vm_save(vm, tmp) == 0 && chmod(tmp, 0600) == 0 && rename(tmp, path) == 0 && vm_force_stop(vm) == 0)
-			rc = 0;
-		else
-			warn("cannot save the machine's state: %s; it runs on", fail_msg());
-		if (rc < 0) {
-			unlink(tmp);
+		rc = save_and_stop(vm, tmp, path);
+		if (rc < 0)
 			vm_resume(vm);
-		}
 	} else {
 		warn("cannot pause the machine: %s; it runs on", fail_msg());
 	}
@@ -292,10 +328,36 @@ static int boot(struct bundle *b, const struct vmconfig *c, const struct claw_co
 	return rc;
 }
 
+/* --shutdown: the guest itself is told, over SSH with the bundle's key and known_hosts; the
+ * claw-boot that runs the machine then sees it stop, as with any guest that shuts down. */
+static int shutdown_guest(const char *bundle_arg, const char *config_path)
+{
+	struct bundle *b;
+	struct claw_config *cfg;
+	struct ssh_target t;
+	struct guest_args by_bundle = { 0 };
+	pid_t pid;
+	if (bundle_open(bundle_arg, 0, &b) < 0)
+		die_err();
+	if (!run_alive(b, &pid))
+		die(EX_UNAVAILABLE, "'%s' is not running", bundle_name(b));
+	if (!bundle_has(b, BUNDLE_RUN_IP))
+		die(EX_NOINPUT, "'%s' has no address to reach its guest at (no %s; claw-ip -b %s --wait finds it)",
+		    bundle_name(b), BUNDLE_RUN_IP, bundle_name(b));
+	if (cli_load_config(config_path, b, &cfg) < 0 || guest_target(&by_bundle, b, cfg, &t) < 0 || guest_shutdown(&t) < 0)
+		die_err();
+	ssh_close(&t);
+	info("asked the guest to shut down (%s)", GUEST_SHUTDOWN);
+	ssh_target_free(&t);
+	config_free(cfg);
+	bundle_close(b);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *bundle_arg = NULL, *config_path = NULL;
-	bool detached = false, recovery = false, no_resume = false;
+	bool detached = false, recovery = false, no_resume = false, shutdown = false, timeout_given = false;
 	uint64_t stop_timeout = 60;
 	int opt;
 	cli_init(argv[0], usage);
@@ -309,7 +371,9 @@ int main(int argc, char **argv)
 		case OPT_STOP_TIMEOUT:
 			if (parse_u64(optarg, &stop_timeout) < 0 || stop_timeout > 86400)
 				cli_usage_error("--stop-timeout takes seconds (0 to 86400), not '%s'", optarg);
+			timeout_given = true;
 			break;
+		case OPT_SHUTDOWN: shutdown = true; break;
 		default: cli_common(opt);
 		}
 	}
@@ -317,6 +381,10 @@ int main(int argc, char **argv)
 		cli_usage_error("unexpected argument '%s'", argv[optind]);
 	if (!bundle_arg)
 		cli_usage_error("-b BUNDLE is required");
+	if (shutdown && (detached || recovery || no_resume || timeout_given))
+		cli_usage_error("--shutdown takes no -d, --recovery, --no-resume or --stop-timeout");
+	if (shutdown) /* the guest is asked; no hypervisor is needed for that */
+		return shutdown_guest(bundle_arg, config_path);
 	if (vm_host_check() < 0)
 		die_err();
 

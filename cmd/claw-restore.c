@@ -1,7 +1,8 @@
 /* claw-restore: install macOS from an IPSW into a new VM disk.
  *
  * Order of the work: read the image's requirements on this host; check claw.yml's
- * cpu and ram against them and the disk's size against the free space; make
+ * cpu and ram against them, fitted to what the host allows, and the disk's size
+ * against the free space; make
  * the disk (RAW, or ASIF on macOS 26+), the auxiliary storage and a new
  * identity; install with progress; wait until the hypervisor lets go of the
  * disk; write config.json last — it is the mark of a finished restore.
@@ -49,9 +50,16 @@ static const struct option options[] = {
 };
 
 #define RELEASE_TIMEOUT_MS 60000
+#ifndef CANCEL_TIMEOUT_MS /* a test builds one with less */
+#define CANCEL_TIMEOUT_MS 5000 /* how long a cancelled installer has to say it stopped */
+#endif
 
-static volatile sig_atomic_t stop_signal;
-static void on_signal(int sig) { stop_signal = sig; }
+static volatile sig_atomic_t stop_signal, signals;
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+	signals++;
+}
 
 /* What this run has made, removed again unless it finishes. */
 static struct bundle *made_in;
@@ -103,19 +111,29 @@ static char *ipsw_path(const struct bundle *b, const char *given)
 	return p;
 }
 
-static void check_requirements(const struct vm_image *img, const struct claw_config *cfg)
+/* cpu and ram as the machine will have them: fitted to this host, and enough for the image. */
+static void fit_hardware(const struct vm_image *img, const struct claw_config *cfg, unsigned *cpu, uint64_t *ram)
 {
+	char a[32], b[32];
 	if (!img->supported)
 		die(EX_UNAVAILABLE, "macOS %s (%s) has no configuration this host can run (host: macOS %s)", img->version,
 		    img->build, vm_host_version());
 	if ((unsigned)cfg->vm.cpu < img->min_cpu)
 		die(EX_CONFIG, "vm.cpu is %d but macOS %s needs at least %u", cfg->vm.cpu, img->version, img->min_cpu);
 	if (cfg->vm.ram < img->min_ram) {
-		char have[32], need[32];
-		size_format(cfg->vm.ram, 0, have);
-		size_format(img->min_ram, 0, need);
-		die(EX_CONFIG, "vm.ram is %s but macOS %s needs at least %s", have, img->version, need);
+		size_format(cfg->vm.ram, 0, a);
+		size_format(img->min_ram, 0, b);
+		die(EX_CONFIG, "vm.ram is %s but macOS %s needs at least %s", a, img->version, b);
 	}
+	*cpu = (unsigned)cfg->vm.cpu;
+	*ram = cfg->vm.ram;
+	vm_fit(cpu, ram);
+	size_format(cfg->vm.ram, 1, a);
+	size_format(*ram, 1, b);
+	if (*cpu != (unsigned)cfg->vm.cpu || *ram != cfg->vm.ram)
+		info("vm.cpu %d and vm.ram %s do not fit this host; the machine gets %u and %s", cfg->vm.cpu, a, *cpu, b);
+	if (*cpu < img->min_cpu || *ram < img->min_ram)
+		die(EX_UNAVAILABLE, "this host allows %u CPUs and %s, less than macOS %s needs", *cpu, b, img->version);
 }
 
 static void check_space(const struct bundle *b, uint64_t need)
@@ -138,7 +156,15 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* Wait for the installer, drawing progress; a signal cancels it. */
+static long long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Wait for the installer, drawing progress. A signal cancels it; then it has CANCEL_TIMEOUT_MS
+ * to say it stopped, and a second signal does not wait for it at all. */
 static int install(struct vm *vm, const char *ipsw)
 {
 	if (vm_install_begin(vm, ipsw) < 0)
@@ -146,7 +172,7 @@ static int install(struct vm *vm, const char *ipsw)
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int told = -1;
-	bool cancelled = false;
+	long long cancelled = 0;
 	for (;;) {
 		struct vm_event ev;
 		vm_wait(vm, 250, &ev);
@@ -156,7 +182,17 @@ static int install(struct vm *vm, const char *ipsw)
 		}
 		if (stop_signal && !cancelled) {
 			vm_install_cancel(vm);
-			cancelled = true;
+			cancelled = now_ms();
+		}
+		if (cancelled && signals > 1) {
+			progress_end();
+			warn("interrupted again: not waiting for the installer to stop");
+			return -1;
+		}
+		if (cancelled && now_ms() - cancelled >= CANCEL_TIMEOUT_MS) {
+			progress_end();
+			warn("the installer did not stop within %d s of the cancel; giving up", CANCEL_TIMEOUT_MS / 1000);
+			return -1;
 		}
 		double f = vm_install_progress(vm);
 		progress_fraction("installing macOS", f, seconds_since(&t0));
@@ -232,14 +268,16 @@ int main(int argc, char **argv)
 	if (vm_image_load(ipsw, &img) < 0)
 		die_err();
 	check_interrupt();
-	check_requirements(&img, cfg);
+	unsigned cpu;
+	uint64_t ram;
+	fit_hardware(&img, cfg, &cpu, &ram);
 	/* From here on a crash must not leave anything that looks finished. */
 	if (bundle_remove(b, BUNDLE_VMCONFIG) < 0 || bundle_remove(b, BUNDLE_DISK) < 0 || bundle_remove(b, BUNDLE_AUX) < 0)
 		die_err();
 	check_space(b, cfg->vm.disk);
 
 	char *disk = bundle_file(b, BUNDLE_DISK), *aux = bundle_file(b, BUNDLE_AUX);
-	struct vmconfig c = { .cpu = (unsigned)cfg->vm.cpu, .ram = cfg->vm.ram, .width = (unsigned)cfg->vm.width,
+	struct vmconfig c = { .cpu = cpu, .ram = ram, .width = (unsigned)cfg->vm.width,
 			      .height = (unsigned)cfg->vm.height, .ppi = (unsigned)cfg->vm.dpi, .disk_size = cfg->vm.disk };
 	snprintf(c.disk_format, sizeof c.disk_format, "%s", format);
 	snprintf(c.os_version, sizeof c.os_version, "%s", img.version);
@@ -255,7 +293,8 @@ int main(int argc, char **argv)
 		give_up();
 	check_interrupt();
 
-	struct vm_spec spec = { &c.id, aux, disk, NULL, c.mac, c.cpu, c.ram, c.width, c.height, c.ppi };
+	struct vm_spec spec = { .id = &c.id, .aux = aux, .disk = disk, .mac = c.mac, .os_version = c.os_version, .cpu = c.cpu,
+				.ram = c.ram, .width = c.width, .height = c.height, .ppi = c.ppi };
 	struct vm *vm;
 	if (vm_create(&spec, &vm) < 0)
 		give_up();

@@ -98,6 +98,28 @@ int guest_host_key_refused(const struct ssh_target *t)
 		    t->host, t->host);
 }
 
+int guest_shutdown(const struct ssh_target *t)
+{
+	struct spawn_opts o = SPAWN_OPTS_ZERO;
+	struct spawn_result r;
+	o.capture_out = true;
+	o.capture_err = true;
+	o.timeout_ms = 30000;
+	if (ssh_run(t, GUEST_SHUTDOWN, &o, &r) < 0)
+		return -1;
+	int rc = 0;
+	/* A guest quick to go down may close the connection before shutdown(8) has returned. */
+	bool went_down = r.status == 255 && r.err.data && strstr(r.err.data, "closed by remote host");
+	if (r.status != 0 && ssh_key_refused(&r))
+		rc = guest_host_key_refused(t);
+	else if (r.status == 255 && !went_down)
+		rc = fail(EX_TEMPFAIL, "cannot reach %s over SSH: %s", t->host, ssh_first_line(&r));
+	else if (r.status != 0 && !went_down)
+		rc = fail(EX_SOFTWARE, "%s: '%s' failed (exit %d): %s", t->host, GUEST_SHUTDOWN, r.status, ssh_first_line(&r));
+	spawn_result_free(&r);
+	return rc;
+}
+
 int guest_wait_ready(const struct ssh_target *t, int timeout_s, bool require_log)
 {
 	/* Exit 0: ready; 3: the log is there without the mark yet; 4: no log at all; 5: first

@@ -13,6 +13,7 @@ struct claw_config;
 #define GUEST_FIRSTBOOT_LOG "/var/log/claw-firstboot.log"
 #define GUEST_READY_MARK "PROVISIONING_READY"
 #define GUEST_FAILED_MARK "PROVISIONING_FAILED" /* first boot could not make the guest ready */
+#define GUEST_SHUTDOWN "sudo shutdown -h now" /* the guest's user may sudo without a password */
 
 struct guest_args {
 	const char *host, *user;
@@ -33,6 +34,11 @@ int guest_target(const struct guest_args *a, const struct bundle *b, const struc
 /* Wait (bounded) until the first-boot log says ready. A machine without the log
  * (one claw did not make) is ready when require_log is false. 0 ready, -1 not. */
 int guest_wait_ready(const struct ssh_target *t, int timeout_s, bool require_log);
+
+/* Tell the guest to shut down (GUEST_SHUTDOWN). 0 once it took the command; EX_TEMPFAIL when
+ * it cannot be reached, EX_NOPERM for a host key that does not match, EX_SOFTWARE when the
+ * command failed there. */
+int guest_shutdown(const struct ssh_target *t);
 
 /* Record the refusal of a host key that does not match (EX_NOPERM). Always -1. */
 int guest_host_key_refused(const struct ssh_target *t);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #define VM_NEEDS "needs macOS 14 or later on Apple Silicon (Virtualization.framework)"
+#define VM_ROSETTA "this is an x86_64 build running under Rosetta, where Virtualization.framework runs no macOS guest; use an arm64 build (make builds one on a Mac)"
 #define VM_LIMIT_MESSAGE "the host already runs 2 macOS VMs (Apple's limit); stop one first (claw stop NAME)"
 #define VM_BLOB_MAX 4096 /* VZ's data representations are a few hundred bytes */
 
@@ -45,7 +46,9 @@ struct vm_spec {
 	const char *disk;    /* the boot disk (RAW or ASIF) */
 	const char *console; /* the serial console's output file, or NULL */
 	const char *mac;     /* "ee:a7:85:09:92:39" */
-	unsigned cpu;
+	const char *os_version; /* the guest's macOS (config.json's os.version): from 14 on, a
+				 * machine gets only devices whose state can be saved */
+	unsigned cpu;        /* both as vm_fit left them */
 	uint64_t ram;
 	unsigned width, height, ppi;
 };
@@ -80,8 +83,9 @@ int vm_image_load(const char *ipsw, struct vm_image *out);
 int vm_identity_create(const struct vm_image *img, const char *aux, struct vm_identity *out);
 /* A new machine identifier, the hardware model kept (clones). */
 int vm_identity_renew(struct vm_identity *id);
-/* The host's bounds for a machine's cpu count and memory. */
-void vm_host_limits(unsigned *max_cpu, uint64_t *max_ram);
+/* Round and clamp a machine's cpu count and memory to what the hypervisor takes on this
+ * host (memory in whole MiB; both within its minimum and maximum). */
+void vm_fit(unsigned *cpu, uint64_t *ram);
 
 /* Build and validate a machine (EX_CONFIG with the validation error). */
 int vm_create(const struct vm_spec *spec, struct vm **out);
@@ -96,13 +100,14 @@ void vm_install_cancel(struct vm *vm);
 int vm_start(struct vm *vm, bool recovery);
 /* Ask the guest to shut down; VM_EV_GUEST_STOPPED follows if it does. */
 int vm_request_stop(struct vm *vm);
-/* Power off now, and wait until it is off. */
+/* Power off now, and wait until it is off; one whose guest has just shut down is off. */
 int vm_force_stop(struct vm *vm);
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
-/* Save a paused machine's state into a file (macOS 14+). */
+/* Save a paused machine's state into a file (macOS 14+; EX_UNAVAILABLE, with the hypervisor's
+ * reason, for a machine it cannot save). */
 int vm_save(struct vm *vm, const char *path);
-/* Restore a stopped machine from a file; it ends paused. */
+/* Restore a machine that has not run yet from a file; it ends paused. */
 int vm_restore(struct vm *vm, const char *path);
 
 /* The next event, waiting up to timeout_ms (VM_EV_NONE when none came). */

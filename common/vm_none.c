@@ -26,7 +26,7 @@ int vm_identity_create(const struct vm_image *img, const char *aux, struct vm_id
 	return unavailable();
 }
 int vm_identity_renew(struct vm_identity *id) { (void)id; return unavailable(); }
-void vm_host_limits(unsigned *max_cpu, uint64_t *max_ram) { *max_cpu = 0, *max_ram = 0; }
+void vm_fit(unsigned *cpu, uint64_t *ram) { (void)cpu, (void)ram; }
 int vm_create(const struct vm_spec *spec, struct vm **out) { (void)spec, *out = NULL; return unavailable(); }
 void vm_destroy(struct vm *vm) { (void)vm; }
 int vm_install_begin(struct vm *vm, const char *ipsw) { (void)vm, (void)ipsw; return unavailable(); }

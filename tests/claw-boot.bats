@@ -1,7 +1,10 @@
 #!/usr/bin/env bats
 # claw-boot: the real binary on Linux says it needs macOS; the test build, linked
 # against the hypervisor fake, runs every line above the seam: states, detaching,
-# signals, suspend and resume, the host's limit.
+# signals, suspend and resume, the host's limit. Like a macOS guest, the fake's
+# ignores the power button (SIGTERM's stop request): a signal stops it only after
+# --stop-timeout, or at once when it is the second. (tests/darwin-vz.bats runs the
+# real common/darwin/vz.c below the seam.)
 
 load helpers/common
 load helpers/vm
@@ -55,7 +58,7 @@ claw-boot: state: stopped"
 }
 
 @test "-d returns once the machine runs, and the process is really there" {
-	run boot -d -b dev
+	run boot -d -b dev --stop-timeout 0
 	assert_success
 	assert_output ""
 	[ "$(cat "$B/run/state")" = running ]
@@ -66,15 +69,15 @@ claw-boot: state: stopped"
 	kill -TERM "$pid"
 	wait_for gone "$pid"
 	run vm_calls
-	assert_output "host_check create start request_stop"
+	assert_output "host_check create start request_stop force_stop"
 	[ ! -e "$B/run/pid" ]
 	[ ! -e "$B/run/state" ]
 	run claw-ls dev
 	assert_line --index 1 --regexp '^dev +stopped '
 }
 
-@test "SIGTERM asks the guest; one that ignores it is forced off after --stop-timeout" {
-	CLAW_FAKE_VM_IGNORE_STOP=1 boot_bg -v -b dev --stop-timeout 1
+@test "SIGTERM asks the guest, which shows a dialog nobody answers: forced off after --stop-timeout" {
+	boot_bg -v -b dev --stop-timeout 1
 	pid=$!
 	wait_for running
 	kill -TERM $pid
@@ -92,7 +95,7 @@ claw-boot: state: stopped"
 }
 
 @test "a second signal forces the machine off at once" {
-	CLAW_FAKE_VM_IGNORE_STOP=1 boot_bg -b dev
+	boot_bg -b dev
 	pid=$!
 	wait_for running
 	kill -INT $pid
@@ -116,7 +119,7 @@ claw-boot: state: stopped"
 }
 
 @test "a second claw-boot on a running bundle is refused with the pid, 75" {
-	boot -d -b dev
+	boot -d -b dev --stop-timeout 0
 	pid=$(cat "$B/run/pid")
 	run boot -b dev
 	assert_failure 75
@@ -135,7 +138,7 @@ claw-boot: state: stopped"
 	run vm_calls
 	assert_output "host_check create start pause save force_stop"
 	: >"$CLAW_FAKE_VM_LOG"
-	run boot -v -d -b dev
+	run boot -v -d -b dev --stop-timeout 0
 	assert_success
 	assert_line "claw-boot: resumed from the saved state"
 	run vm_calls
@@ -180,10 +183,35 @@ someone else' >"$B/state.vzvmsave"
 	[ ! -e "$B/run/pid" ]
 }
 
-@test "cpu and ram come from claw.yml, clamped to what the host allows" {
-	CLAW_FAKE_VM_MAX_CPU=1 CLAW_FAKE_VM_MAX_RAM=3221225472 CLAW_FAKE_VM_SHUTDOWN_AFTER=0 run boot -b dev
+@test "cpu and ram are config.json's, fitted to what the host allows; a claw.yml asking for others is told" {
+	CLAW_FAKE_VM_MAX_CPU=1 CLAW_FAKE_VM_MAX_RAM=3221225472 CLAW_FAKE_VM_SHUTDOWN_AFTER=0 run boot -v -b dev
 	assert_success
+	assert_line "claw-boot: config.json's cpu 2 and ram 4GB do not fit this host; the machine gets 1 and 3GB"
 	grep -q '^create cpu=1 ram=3221225472 ' "$CLAW_FAKE_VM_LOG"
+	: >"$CLAW_FAKE_VM_LOG"
+	sed -i 's/cpu: 2/cpu: 1/; s/ram: 4GB/ram: 6GB/' "$B/claw.yml"
+	CLAW_FAKE_VM_SHUTDOWN_AFTER=0 run boot -b dev
+	assert_success
+	assert_output "claw-boot: claw.yml asks for vm.cpu 1 and vm.ram 6GB; the machine was made with 2 and 4GB (config.json), and keeps them"
+	grep -q '^create cpu=2 ram=4294967296 ' "$CLAW_FAKE_VM_LOG"
+}
+
+@test "a machine made from macOS 13 cannot be suspended: SIGUSR1 says why, and it runs on" {
+	rm -rf "$B"
+	fake_ipsw old.ipsw version=13.6 build=22G120
+	restore -b dev -c claw.yml --ipsw old.ipsw
+	cp claw.yml "$B/claw.yml"
+	boot_bg -b dev --stop-timeout 0
+	pid=$!
+	wait_for running
+	kill -USR1 $pid
+	wait_for grep -q "runs on" err
+	run cat err
+	assert_output "claw-boot: cannot save the machine's state: a macOS 13.6 guest cannot be suspended (it needs macOS 14 or later): Unsupported entropy device in configuration.; it runs on"
+	wait_for running
+	[ ! -e "$B/state.vzvmsave" ]
+	kill -TERM $pid
+	wait_for gone $pid
 }
 
 @test "missing or corrupt config.json: 66 and 65, nothing started" {
@@ -219,4 +247,34 @@ someone else' >"$B/state.vzvmsave"
 	assert_success
 	grep -q '^start recovery=1$' "$CLAW_FAKE_VM_LOG"
 	grep -q 'booting macOS Recovery' "$B/run/console.log"
+}
+
+@test "--shutdown: 69 when it is not running, 66 with no address to reach the guest at, 64 beside -d" {
+	run claw-boot -b dev --shutdown # the real one: asking the guest needs no hypervisor
+	assert_failure 69
+	assert_output "claw-boot: 'dev' is not running"
+	boot -d -b dev --stop-timeout 0
+	pid=$(cat "$B/run/pid")
+	run claw-boot -b dev --shutdown
+	assert_failure 66
+	assert_output "claw-boot: 'dev' has no address to reach its guest at (no run/ip; claw-ip -b dev --wait finds it)"
+	run claw-boot -b dev --shutdown -d
+	assert_failure 64
+	assert_line --index 0 "claw-boot: --shutdown takes no -d, --recovery, --no-resume or --stop-timeout"
+	kill -TERM "$pid"
+	wait_for gone "$pid"
+}
+
+@test "claw stop: a guest that cannot be told over SSH gets the power button, then after --stop-timeout the plug" {
+	boot -d -b dev --stop-timeout 1
+	pid=$(cat "$B/run/pid")
+	: >"$CLAW_FAKE_VM_LOG"
+	run claw stop dev
+	assert_success
+	assert_output "claw-boot: 'dev' has no address to reach its guest at (no run/ip; claw-ip -b dev --wait finds it)"
+	wait_for gone "$pid"
+	run vm_calls
+	assert_output "request_stop force_stop"
+	run cat "$B/boot.log"
+	assert_output "claw-boot: the guest did not shut down within 1 s; forcing it off"
 }

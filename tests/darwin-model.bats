@@ -432,7 +432,8 @@ with overwrite: created"
 @test "install: on the machine's queue, the progress rises, the disk stays locked a while after" {
 	CLAW_MODEL_DISK_LOCK_MS=400 inst install
 	assert_success
-	assert_line "progress read 10 times, never fell: yes, rose: yes"
+	# about ten reads; how many exactly depends on the machine's load
+	assert_line --regexp '^progress read [0-9]+ times, never fell: yes, rose: yes$'
 	assert_line "final 1.00 finished 1 machine state 0"
 	assert_line --regexp '^disk locked after completion: yes; free after about [34]00 ms$'
 	assert_line "disk: claw-model-macos 15.2 24C101"

@@ -137,6 +137,7 @@ setup() {
 	export CLAW_HOME=$SPEC/home HOME=$SPEC/user
 	export CLAW_CATALOG_URL=$NGINX_URL/catalog.xml CLAW_LEASES=$SPEC/dhcpd_leases
 	export CLAW_FAKE_VM_LEASES=$SPEC/dhcpd_leases CLAW_FAKE_VM_IP=127.0.0.2 CLAW_FAKE_VM_LOG=$SPEC/vm.log
+	export CLAW_FAKE_VM_HALT_FILE=$GUEST/halt # what the guest makes of claw stop's shutdown
 	export CLAW_FAKE_DISKS=$SPEC/disks CLAW_FAKE_VOLUMES=$SPEC/Volumes CLAW_FAKE_GUEST_DATA=$DATA
 	export PATH="$SPEC/bin:$TOP/tests/fakes/host:$PATH"
 	cd "$SPEC" || return 1

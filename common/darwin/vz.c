@@ -4,23 +4,38 @@
  * Threading (VZ-API.md §2): the machine is bound to its own serial queue; every
  * call on it, and on its installer, is dispatched there, and VZ delivers its
  * completions and delegate callbacks there. The calling thread waits on a
- * semaphore, never dispatch_sync's from the queue itself; events (install done,
- * guest stopped, stopped with an error) reach vm_wait through vmevents.
+ * semaphore, with a deadline, never dispatch_sync's from the queue itself;
+ * events (install done, guest stopped, stopped with an error) reach vm_wait
+ * through vmevents. A class that is Nil is an error before any message that
+ * takes a completion handler: a message to Nil never calls it.
  * Memory: manual retain/release; an autorelease pool around every entry point
- * and every callback body. One machine per process (the delegate finds it). */
+ * and every block or callback body. One machine per process (the delegate
+ * finds it). */
 #include "darwin/objc.h"
 #include "log.h"
 #include "util.h"
 #include "vm.h"
 #include "vmevents.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 
+#define VZ_ERROR_TRANSITION 4 /* VZErrorInvalidVirtualMachineStateTransition */
 #define VZ_ERROR_LIMIT 6 /* VZErrorVirtualMachineLimitExceeded */
+#define VZ_STATE_STOPPED 0
+#define VZ_STATE_ERROR 3
 #define AUX_ALLOW_OVERWRITE 1UL
+#define MIB (1ULL << 20)
+
+/* How long a call waits for VZ's completion handler before it gives up (seconds). */
+#ifndef VZ_DEADLINE_S
+#define VZ_DEADLINE_S 120
+#endif
+#ifndef VZ_SAVE_DEADLINE_S
+#define VZ_SAVE_DEADLINE_S 900 /* the guest's whole memory goes to or comes from the disk */
+#endif
 
 struct vm {
 	dispatch_queue_t queue;
@@ -28,6 +43,8 @@ struct vm {
 	id delegate;  /* owned: VZ holds it weakly */
 	id installer; /* VZMacOSInstaller, owned while installing */
 	struct vm_events events;
+	bool savable;        /* validateSaveRestoreSupportWithError:'s answer */
+	char unsavable[640]; /* and, when NO, why */
 };
 
 static struct vm *the_vm;
@@ -85,20 +102,97 @@ static void string_copy(id s, char *out, size_t size)
 	snprintf(out, size, "%s", c ? c : "");
 }
 
-/* "description (VZErrorDomain 6)": read it before the pool it lives in pops. */
+/* One error as a line: "description[ reason] (domain code)". VZ's descriptions already
+ * end with their reason (NSLocalizedFailure + NSLocalizedFailureReason); others may not. */
+static long error_line(id err, char *out, size_t size)
+{
+	char what[400], why[400], domain[64];
+	string_copy(SEND0(id, err, "localizedDescription"), what, sizeof what);
+	string_copy(SEND0(id, err, "localizedFailureReason"), why, sizeof why);
+	string_copy(SEND0(id, err, "domain"), domain, sizeof domain);
+	long code = SEND0(long, err, "code");
+	bool told = !*why || strstr(what, why);
+	snprintf(out, size, "%s%s%s (%s %ld)", what, told ? "" : " ", told ? "" : why, domain, code);
+	return code;
+}
+
+/* The error, and the one under it (NSUnderlyingErrorKey, whose value is "NSUnderlyingError"):
+ * "Failed to lock auxiliary storage. (VZErrorDomain 2): Resource temporarily unavailable (...)".
+ * Returns VZ's code, or -code - 1 for another domain. Read it before the pool it lives in pops. */
 static long error_text(id err, char *out, size_t size)
 {
 	if (!err) {
 		snprintf(out, size, "unknown error");
 		return 0;
 	}
-	char what[400], domain[64];
-	string_copy(SEND0(id, err, "localizedDescription"), what, sizeof what);
-	string_copy(SEND0(id, err, "domain"), domain, sizeof domain);
-	long code = SEND0(long, err, "code");
-	snprintf(out, size, "%s (%s %ld)", what, domain, code);
+	long code = error_line(err, out, size);
+	id info = SEND0(id, err, "userInfo");
+	id under = info ? SEND1(id, info, "objectForKey:", id, ns_string("NSUnderlyingError")) : nil;
+	size_t n = strlen(out);
+	if (under && n + 3 < size) {
+		snprintf(out + n, size - n, ": ");
+		error_line(under, out + n + 2, size - n - 2);
+	}
 	bool vz = SEND1(bool, SEND0(id, err, "domain"), "isEqualToString:", id, ns_string("VZErrorDomain"));
 	return vz ? code : -code - 1;
+}
+
+/* A class this process does not have: VZ cannot run claw's machines here (an x86_64 process
+ * sees no VZMac* class, VZ-API.md §12.12). */
+static int nil_class(const char *name)
+{
+	return fail(EX_UNAVAILABLE, "Virtualization.framework has no %s in this process; claw %s", name, VM_NEEDS);
+}
+
+/* ---- waiting for a completion handler ---------------------------------- */
+
+/* One call's answer, shared by the thread that waits for it and the handler that gives it,
+ * each holding a reference: a wait that gives up must not leave the handler writing into a
+ * stack that is gone. */
+struct answer {
+	atomic_int refs;
+	dispatch_semaphore_t done;
+	bool failed;
+	long code; /* VZErrorDomain's, or negative for another domain */
+	char text[1024];
+	id image; /* what loadFileURL: handed over, owned */
+};
+
+static struct answer *answer_new(void)
+{
+	struct answer *a = xcalloc(1, sizeof *a);
+	atomic_init(&a->refs, 2);
+	a->done = dispatch_semaphore_create(0);
+	return a;
+}
+
+static void answer_put(struct answer *a)
+{
+	if (atomic_fetch_sub(&a->refs, 1) != 1)
+		return;
+	dispatch_release(a->done);
+	release(a->image);
+	free(a);
+}
+
+/* The handler's side, in a pool of its own: keep what it says and wake the waiter. */
+static void answer_give(struct answer *a, id err, id image)
+{
+	void *pool = objc_autoreleasePoolPush();
+	if (image)
+		a->image = retain(image);
+	else if (err)
+		a->failed = true, a->code = error_text(err, a->text, sizeof a->text);
+	objc_autoreleasePoolPop(pool);
+	dispatch_semaphore_signal(a->done);
+	answer_put(a);
+}
+
+/* The waiter's side: false when no answer came within the deadline. */
+static bool answer_wait(struct answer *a, int seconds)
+{
+	return dispatch_semaphore_wait(a->done, dispatch_time(DISPATCH_TIME_NOW,
+							      (int64_t)seconds * 1000 * (int64_t)NSEC_PER_MSEC)) == 0;
 }
 
 /* ---- host -------------------------------------------------------------- */
@@ -113,24 +207,34 @@ const char *vm_host_version(void)
 }
 
 /* Pure C on purpose: claw-boot -d asks before it forks, and nothing from
- * Foundation or VZ may run before a fork. */
+ * Foundation or VZ may run before a fork. An x86_64 build runs on Apple
+ * silicon under Rosetta, where no VZMac* class exists (VZ-API.md §12.12):
+ * said here, before a message to Nil could wait forever for its handler. */
 int vm_host_check(void)
 {
-	int arm64 = 0;
-	size_t n = sizeof arm64;
-	struct utsname u;
-	if (sysctlbyname("hw.optional.arm64", &arm64, &n, NULL, 0) < 0 || !arm64 || uname(&u) < 0 ||
-	    atoi(u.release) < 23 /* Darwin 23 is macOS 14 */)
+	int arm64 = 0, translated = 0;
+	size_t n = sizeof arm64, m = sizeof translated;
+	if (sysctlbyname("sysctl.proc_translated", &translated, &m, NULL, 0) == 0 && translated == 1)
+		return fail(EX_UNAVAILABLE, VM_ROSETTA);
+	if (sysctlbyname("hw.optional.arm64", &arm64, &n, NULL, 0) < 0 || !arm64 || atoi(vm_host_version()) < 14)
 		return fail(EX_UNAVAILABLE, VM_NEEDS);
 	return 0;
 }
 
-void vm_host_limits(unsigned *max_cpu, uint64_t *max_ram)
+/* Once, for restore and boot: VZ takes memory in whole MiB, and both within the
+ * class's minimum and maximum (VZ-API.md §5). */
+void vm_fit(unsigned *cpu, uint64_t *ram)
 {
 	void *pool = objc_autoreleasePoolPush();
 	id c = CLASS("VZVirtualMachineConfiguration");
-	*max_cpu = (unsigned)SEND0(unsigned long, c, "maximumAllowedCPUCount");
-	*max_ram = SEND0(uint64_t, c, "maximumAllowedMemorySize");
+	if (c) {
+		unsigned long lo = SEND0(unsigned long, c, "minimumAllowedCPUCount"),
+			      hi = SEND0(unsigned long, c, "maximumAllowedCPUCount");
+		uint64_t mlo = SEND0(uint64_t, c, "minimumAllowedMemorySize"),
+			 mhi = SEND0(uint64_t, c, "maximumAllowedMemorySize");
+		*cpu = (unsigned)(*cpu < lo ? lo : *cpu > hi ? hi : *cpu);
+		*ram = *ram < mlo ? (mlo + MIB - 1) / MIB * MIB : *ram > mhi ? mhi / MIB * MIB : *ram / MIB * MIB;
+	}
 	objc_autoreleasePoolPop(pool);
 }
 
@@ -157,30 +261,24 @@ static void image_facts(id image, struct vm_image *out)
 int vm_image_load(const char *ipsw, struct vm_image *out)
 {
 	memset(out, 0, sizeof *out);
+	id cls = CLASS("VZMacOSRestoreImage");
+	if (!cls)
+		return nil_class("VZMacOSRestoreImage");
 	void *pool = objc_autoreleasePoolPush();
-	char why[512] = "";
-	char *whyp = why;
-	__block id image = nil;
-	dispatch_semaphore_t done = dispatch_semaphore_create(0);
+	struct answer *a = answer_new();
 	/* The handler runs on an arbitrary thread (no machine exists yet). */
-	SEND2(void, CLASS("VZMacOSRestoreImage"), "loadFileURL:completionHandler:", id, file_url(ipsw), vz_image_block,
-	      ^(id img, id err) {
-		      void *p = objc_autoreleasePoolPush();
-		      if (img)
-			      image = retain(img);
-		      else
-			      error_text(err, whyp, 512);
-		      objc_autoreleasePoolPop(p);
-		      dispatch_semaphore_signal(done);
-	      });
-	dispatch_semaphore_wait(done, DISPATCH_TIME_FOREVER);
-	dispatch_release(done);
+	SEND2(void, cls, "loadFileURL:completionHandler:", id, file_url(ipsw), vz_image_block, ^(id img, id err) {
+		answer_give(a, err, img);
+	});
 	int rc = 0;
-	if (image)
-		image_facts(image, out);
+	if (!answer_wait(a, VZ_DEADLINE_S))
+		rc = fail(EX_SOFTWARE, "cannot load the restore image '%s': Virtualization.framework did not answer within %d s",
+			  ipsw, VZ_DEADLINE_S);
+	else if (a->image)
+		image_facts(a->image, out);
 	else
-		rc = fail(EX_DATAERR, "cannot load the restore image '%s': %s", ipsw, why);
-	release(image);
+		rc = fail(EX_DATAERR, "cannot load the restore image '%s': %s", ipsw, a->text);
+	answer_put(a);
 	objc_autoreleasePoolPop(pool);
 	return rc;
 }
@@ -314,22 +412,24 @@ static int network(id config, const struct vm_spec *s)
 	return 0;
 }
 
-/* Screen Sharing needs a display even headless; Mac keyboard and trackpad where
- * the host has them, and the USB pointer too for guests older than macOS 13. */
-static void human_interface(id config, const struct vm_spec *s)
+/* Screen Sharing needs a display even headless. A macOS 14 or later guest gets the Mac keyboard
+ * and trackpad only, the devices a saved state can hold (tart's suspendable set; the USB pointer
+ * cannot be saved: UTM #5815); an older one, which has no use for the Mac keyboard (UTM #5814),
+ * the USB keyboard, and the USB pointer beside the trackpad (VZ-API.md §6, §14). */
+static void human_interface(id config, const struct vm_spec *s, bool mac_devices)
 {
 	id display = SEND3(id, alloc_of("VZMacGraphicsDisplayConfiguration"), "initWithWidthInPixels:heightInPixels:pixelsPerInch:",
 			   long, (long)s->width, long, (long)s->height, long, (long)s->ppi);
 	id gfx = make("VZMacGraphicsDeviceConfiguration");
 	SET_DEVICES(gfx, "setDisplays:", &display, 1);
 	SET_DEVICES(config, "setGraphicsDevices:", &gfx, 1);
-	id keyboard = CLASS("VZMacKeyboardConfiguration") ? make("VZMacKeyboardConfiguration") : make("VZUSBKeyboardConfiguration");
+	id keyboard = mac_devices ? make("VZMacKeyboardConfiguration") : make("VZUSBKeyboardConfiguration");
 	SET_DEVICES(config, "setKeyboards:", &keyboard, 1);
 	id pointers[2];
 	unsigned long n = 0;
-	if (CLASS("VZMacTrackpadConfiguration"))
-		pointers[n++] = make("VZMacTrackpadConfiguration");
-	pointers[n++] = make("VZUSBScreenCoordinatePointingDeviceConfiguration");
+	pointers[n++] = make("VZMacTrackpadConfiguration");
+	if (!mac_devices)
+		pointers[n++] = make("VZUSBScreenCoordinatePointingDeviceConfiguration");
 	SET_DEVICES(config, "setPointingDevices:", pointers, n);
 }
 
@@ -351,6 +451,13 @@ static int console(id config, const struct vm_spec *s)
 	return 0;
 }
 
+/* Does this guest get the devices a saved state can hold? Decided from config.json's
+ * os.version, so that every boot of a machine builds the same configuration. */
+static bool savable_guest(const struct vm_spec *s)
+{
+	return s->os_version && atoi(s->os_version) >= 14;
+}
+
 /* An owned, validated VZVirtualMachineConfiguration, or nil (and fail()). */
 static id configuration(const struct vm_spec *s)
 {
@@ -361,11 +468,16 @@ static id configuration(const struct vm_spec *s)
 		release(config);
 		return nil;
 	}
-	id entropy = make("VZVirtioEntropyDeviceConfiguration");
-	SET_DEVICES(config, "setEntropyDevices:", &entropy, 1);
-	id balloon = make("VZVirtioTraditionalMemoryBalloonDeviceConfiguration");
-	SET_DEVICES(config, "setMemoryBalloonDevices:", &balloon, 1);
-	human_interface(config, s);
+	/* A machine that can be saved gets tart's suspendable set and nothing else: no entropy device,
+	 * which cannot be saved (tart --suspendable; UTM #5659), and no memory balloon, which tart never
+	 * configures and no source says can be (VZ-API.md §14, Unconfirmed); claw never inflates it. */
+	if (!savable_guest(s)) {
+		id entropy = make("VZVirtioEntropyDeviceConfiguration");
+		SET_DEVICES(config, "setEntropyDevices:", &entropy, 1);
+		id balloon = make("VZVirtioTraditionalMemoryBalloonDeviceConfiguration");
+		SET_DEVICES(config, "setMemoryBalloonDevices:", &balloon, 1);
+	}
+	human_interface(config, s, savable_guest(s));
 	id err = nil;
 	if (!SEND1(bool, config, "validateWithError:", id *, &err)) {
 		char why[512];
@@ -375,6 +487,23 @@ static id configuration(const struct vm_spec *s)
 		return nil;
 	}
 	return config;
+}
+
+/* Ask once, before anything is saved or restored, and keep the answer: saving a configuration
+ * VZ cannot save raises an NSException instead of failing (Code-Hex/vz PR #149; VZ-API.md §14). */
+static void save_support(struct vm *vm, id config, const struct vm_spec *s)
+{
+	char why[512];
+	id err = nil;
+	vm->savable = SEND1(bool, config, "validateSaveRestoreSupportWithError:", id *, &err);
+	if (vm->savable)
+		return;
+	error_text(err, why, sizeof why);
+	if (savable_guest(s))
+		snprintf(vm->unsavable, sizeof vm->unsavable, "%s", why);
+	else
+		snprintf(vm->unsavable, sizeof vm->unsavable, "a macOS %s guest cannot be suspended (it needs macOS 14 or later): %s",
+			 s->os_version && *s->os_version ? s->os_version : "(unknown)", why);
 }
 
 /* ---- the delegate ------------------------------------------------------ */
@@ -415,6 +544,10 @@ static id make_delegate(void)
 int vm_create(const struct vm_spec *spec, struct vm **out)
 {
 	*out = NULL;
+	if (!CLASS("VZVirtualMachine"))
+		return nil_class("VZVirtualMachine");
+	if (!CLASS("VZMacPlatformConfiguration"))
+		return nil_class("VZMacPlatformConfiguration");
 	void *pool = objc_autoreleasePoolPush();
 	id config = configuration(spec);
 	if (!config) {
@@ -422,6 +555,7 @@ int vm_create(const struct vm_spec *spec, struct vm **out)
 		return -1;
 	}
 	struct vm *vm = xcalloc(1, sizeof *vm);
+	save_support(vm, config, spec);
 	vm_events_init(&vm->events);
 	vm->queue = dispatch_queue_create("claw.vm", DISPATCH_QUEUE_SERIAL);
 	vm->delegate = make_delegate();
@@ -464,40 +598,28 @@ void vm_destroy(struct vm *vm)
 	free(vm);
 }
 
-struct op_result {
-	bool failed;
-	long code; /* VZErrorDomain code, or negative for other domains */
-	char text[512];
-};
-
 typedef void (^vz_op)(id machine, vz_error_block done);
 
-/* Run op on the machine's queue and wait for its completion handler. */
-static int on_queue(struct vm *vm, const char *what, vz_op op)
+/* Run op on the machine's queue and wait, up to seconds, for its completion handler. */
+static int on_queue(struct vm *vm, const char *what, int seconds, vz_op op)
 {
-	struct op_result r = { false, 0, "" };
-	struct op_result *rp = &r;
-	dispatch_semaphore_t done = dispatch_semaphore_create(0);
+	struct answer *a = answer_new();
 	dispatch_async(vm->queue, ^{
 		void *pool = objc_autoreleasePoolPush();
 		op(vm->machine, ^(id err) {
-			void *p = objc_autoreleasePoolPush();
-			if (err) {
-				rp->failed = true;
-				rp->code = error_text(err, rp->text, sizeof rp->text);
-			}
-			objc_autoreleasePoolPop(p);
-			dispatch_semaphore_signal(done);
+			answer_give(a, err, nil);
 		});
 		objc_autoreleasePoolPop(pool);
 	});
-	dispatch_semaphore_wait(done, DISPATCH_TIME_FOREVER);
-	dispatch_release(done);
-	if (!r.failed)
-		return 0;
-	if (r.code == VZ_ERROR_LIMIT)
-		return fail(EX_UNAVAILABLE, VM_LIMIT_MESSAGE);
-	return fail(EX_SOFTWARE, "cannot %s: %s", what, r.text);
+	int rc = 0;
+	if (!answer_wait(a, seconds))
+		rc = fail(EX_SOFTWARE, "cannot %s: Virtualization.framework did not answer within %d s", what, seconds);
+	else if (a->failed && a->code == VZ_ERROR_LIMIT)
+		rc = fail(EX_UNAVAILABLE, VM_LIMIT_MESSAGE);
+	else if (a->failed)
+		rc = fail(EX_SOFTWARE, "cannot %s: %s", what, a->text);
+	answer_put(a);
+	return rc;
 }
 
 int vm_install_begin(struct vm *vm, const char *ipsw)
@@ -527,8 +649,10 @@ double vm_install_progress(struct vm *vm)
 {
 	__block double f = 0;
 	dispatch_sync(vm->queue, ^{
+		void *p = objc_autoreleasePoolPush();
 		if (vm->installer)
 			f = SEND0(double, SEND0(id, vm->installer, "progress"), "fractionCompleted");
+		objc_autoreleasePoolPop(p);
 	});
 	return f;
 }
@@ -536,8 +660,10 @@ double vm_install_progress(struct vm *vm)
 void vm_install_cancel(struct vm *vm)
 {
 	dispatch_async(vm->queue, ^{
+		void *p = objc_autoreleasePoolPush();
 		if (vm->installer)
 			SEND0(void, SEND0(id, vm->installer, "progress"), "cancel");
+		objc_autoreleasePoolPop(p);
 	});
 }
 
@@ -548,12 +674,12 @@ int vm_start(struct vm *vm, bool recovery)
 	if (recovery) {
 		id opts = make("VZMacOSVirtualMachineStartOptions");
 		SEND1(void, opts, "setStartUpFromMacOSRecovery:", bool, true);
-		rc = on_queue(vm, "start the machine in recovery", ^(id m, vz_error_block done) {
+		rc = on_queue(vm, "start the machine in recovery", VZ_DEADLINE_S, ^(id m, vz_error_block done) {
 			SEND2(void, m, "startWithOptions:completionHandler:", id, opts, vz_error_block, done);
 		});
 		release(opts);
 	} else {
-		rc = on_queue(vm, "start the machine", ^(id m, vz_error_block done) {
+		rc = on_queue(vm, "start the machine", VZ_DEADLINE_S, ^(id m, vz_error_block done) {
 			SEND1(void, m, "startWithCompletionHandler:", vz_error_block, done);
 		});
 	}
@@ -578,33 +704,55 @@ int vm_request_stop(struct vm *vm)
 	return ok ? 0 : fail(EX_SOFTWARE, "the guest cannot be asked to stop: %s", why);
 }
 
+/* Is the machine off (Stopped, or Error after it died)? On its queue. */
+static bool machine_off(id m)
+{
+	long state = SEND0(long, m, "state");
+	return state == VZ_STATE_STOPPED || state == VZ_STATE_ERROR;
+}
+
+/* A machine already off — its guest shut down a moment ago, or it died — is what a forced stop
+ * wants, whether it was off before the stop was sent or went off while the stop was on its way:
+ * VZ answers that one with code 4, "Transition from state "stopped" to state "stopping" is
+ * invalid" (VZ-API.md §7). Both decided on the queue, where the state changes. */
 int vm_force_stop(struct vm *vm)
 {
-	return on_queue(vm, "stop the machine", ^(id m, vz_error_block done) {
-		SEND1(void, m, "stopWithCompletionHandler:", vz_error_block, done);
+	return on_queue(vm, "stop the machine", VZ_DEADLINE_S, ^(id m, vz_error_block done) {
+		if (machine_off(m))
+			done(nil);
+		else
+			SEND1(void, m, "stopWithCompletionHandler:", vz_error_block, ^(id err) {
+				void *p = objc_autoreleasePoolPush();
+				bool off = err && SEND0(long, err, "code") == VZ_ERROR_TRANSITION && machine_off(m);
+				objc_autoreleasePoolPop(p);
+				done(off ? nil : err);
+			});
 	});
 }
 
 int vm_pause(struct vm *vm)
 {
-	return on_queue(vm, "pause the machine", ^(id m, vz_error_block done) {
+	return on_queue(vm, "pause the machine", VZ_DEADLINE_S, ^(id m, vz_error_block done) {
 		SEND1(void, m, "pauseWithCompletionHandler:", vz_error_block, done);
 	});
 }
 
 int vm_resume(struct vm *vm)
 {
-	return on_queue(vm, "resume the machine", ^(id m, vz_error_block done) {
+	return on_queue(vm, "resume the machine", VZ_DEADLINE_S, ^(id m, vz_error_block done) {
 		SEND1(void, m, "resumeWithCompletionHandler:", vz_error_block, done);
 	});
 }
 
-/* Save and restore exist from macOS 14, the oldest host claw runs on. */
+/* Save and restore exist from macOS 14, the oldest host claw runs on; only for a configuration
+ * VZ said it can save (vm_create asked). */
 int vm_save(struct vm *vm, const char *path)
 {
+	if (!vm->savable)
+		return fail(EX_UNAVAILABLE, "%s", vm->unsavable);
 	void *pool = objc_autoreleasePoolPush();
 	id url = file_url(path);
-	int rc = on_queue(vm, "save the machine's state", ^(id m, vz_error_block done) {
+	int rc = on_queue(vm, "save the machine's state", VZ_SAVE_DEADLINE_S, ^(id m, vz_error_block done) {
 		SEND2(void, m, "saveMachineStateToURL:completionHandler:", id, url, vz_error_block, done);
 	});
 	objc_autoreleasePoolPop(pool);
@@ -613,9 +761,11 @@ int vm_save(struct vm *vm, const char *path)
 
 int vm_restore(struct vm *vm, const char *path)
 {
+	if (!vm->savable)
+		return fail(EX_UNAVAILABLE, "%s", vm->unsavable);
 	void *pool = objc_autoreleasePoolPush();
 	id url = file_url(path);
-	int rc = on_queue(vm, "restore the machine's state", ^(id m, vz_error_block done) {
+	int rc = on_queue(vm, "restore the machine's state", VZ_SAVE_DEADLINE_S, ^(id m, vz_error_block done) {
 		SEND2(void, m, "restoreMachineStateFromURL:completionHandler:", id, url, vz_error_block, done);
 	});
 	objc_autoreleasePoolPop(pool);

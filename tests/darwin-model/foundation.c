@@ -895,6 +895,20 @@ static id d_mutable_copy(id self, SEL c, void *zone)
 	return d;
 }
 
+/* NSDictionary.h: objectForKey: "The value associated with aKey, or nil if no value is associated
+ * with aKey" (+0). How a client reads an NSError's userInfo, NSUnderlyingErrorKey among them. */
+static id d_object_for_key(id self, SEL c, id key)
+{
+	(void)c;
+	if (!key)
+		model_violation("invalid-argument", "-[NSDictionary objectForKey:] with a nil key");
+	model_check_object(key, "-[NSDictionary objectForKey:]");
+	for (size_t i = 0; i < DICT(self)->n; i++)
+		if (key_equal(DICT(self)->keys[i], key))
+			return DICT(self)->vals[i];
+	return nil;
+}
+
 static unsigned long d_count(id self, SEL c)
 {
 	(void)c;
@@ -1716,6 +1730,7 @@ void foundation_classes(void)
 		MDF("copyWithZone:", "@@:^v", d_copy, 0, M_INTERNAL),
 		MDF("mutableCopyWithZone:", "@@:^v", d_mutable_copy, 0, M_INTERNAL),
 		MDF("count", "Q@:", d_count, 0, M_INTERNAL),
+		MD("objectForKey:", "@@:@", d_object_for_key, V(10, 0)),
 		MDEF_END,
 	};
 	static const struct mdef dict_c[] = {

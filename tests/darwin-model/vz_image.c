@@ -272,7 +272,10 @@ static id in_init(id self, SEL c, id vm, id url)
 			"raises (VZ-API §8)", model_sel_name(c), url ? ns_url_abs(url) : "nil");
 	INS(self)->vm = model_hold(vm);
 	INS(self)->url = model_hold(url);
-	INS(self)->progress = ns_progress_new(1000);
+	/* The installer's own: held as the model's, so that an installer still running when the
+	 * process ends (the client gave it up) is not the client's leak; installer_dealloc drops it. */
+	INS(self)->progress = model_hold(ns_progress_new(1000));
+	model_release(INS(self)->progress);
 	ns_progress_on_cancel(INS(self)->progress, ^{
 	});
 	model_mark_init(self);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct vm {
@@ -254,12 +255,24 @@ void vm_locks_keep_for(id vm, long ms)
 	});
 }
 
+/* Is the file VZ still locks the one its path names now? flock(2) locks an open file, not a
+ * name: a file the client removed (an install it gave up) no later stage can find locked. */
+static bool still_named(const struct lingering *l)
+{
+	struct stat named, held;
+	for (size_t i = 0; i < l->n; i++)
+		if (stat(l->what, &named) == 0 && fstat(l->fds[i], &held) == 0 && named.st_dev == held.st_dev &&
+			named.st_ino == held.st_ino)
+			return true;
+	return false;
+}
+
 void model_lock_leaks(void (*report)(const char *line))
 {
 	pthread_mutex_lock(&linger_mu);
 	uint64_t now = model_now_ns();
 	for (struct lingering *l = lingering; l; l = l->next) {
-		if (l->until <= now)
+		if (l->until <= now || !still_named(l))
 			continue;
 		char line[PATH_MAX + 300];
 		snprintf(line, sizeof line, "rule disk-lock: the process exits while VZ still locks '%s' (%lu ms more): the "
@@ -648,6 +661,27 @@ static void vm_resume(id self, SEL c, vz_error_block h)
  * the delegate is not told (it stopped because the client asked). */
 static void vm_stop(id self, SEL c, vz_error_block h)
 {
+	/* CLAW_MODEL_STOP_FAIL: a stop that fails, error 1 with the test's words, the state left as it
+	 * was. The model's choice: Apple documents no failure of a valid stop, but one can happen. */
+	const char *fail = getenv("CLAW_MODEL_STOP_FAIL");
+	long st = VM(self)->state;
+	if (fail && *fail && (st == VM_RUNNING || st == VM_PAUSED)) {
+		not_installing(self, c);
+		complete_later(self, op_ms(), take_handler(self, h, c), spec(VZ_INTERNAL, "Internal Virtualization error.", fail));
+		return;
+	}
+	/* CLAW_MODEL_GUEST_HALT_AT_STOP: the guest shuts itself down while the stop is on its way —
+	 * the delegate hears it, and the stop, finding the machine stopped, answers code 4 (VZ-API §7:
+	 * "treat code 4 after a race (the guest powered off meanwhile) as already stopped"). */
+	if (env_long("CLAW_MODEL_GUEST_HALT_AT_STOP", 0) && st == VM_RUNNING) {
+		vz_error_block blk = take_handler(self, h, c);
+		later(self, 0, ^{
+			guest_down(self, VM_STOPPED);
+			tell_delegate(self, "guestDidStopVirtualMachine:", no_error());
+		});
+		complete_later(self, op_ms(), blk, transition(VM_STOPPED, "stopping"));
+		return;
+	}
 	simple_transition(self, c, h, VM_RUNNING, VM_PAUSED, VM_STOPPING, VM_STOPPED, "stopping");
 }
 

@@ -17,13 +17,21 @@
  *   CLAW_FAKE_VM_INSTALL_FAIL_AT=PCT  the installer fails at PCT percent
  *   CLAW_FAKE_VM_DISK_HOLD_MS=MS    the disk stays locked this long after install
  *   CLAW_FAKE_VM_LIMIT=1            start fails: the host's two-VM limit
- *   CLAW_FAKE_VM_IGNORE_STOP=1      the guest ignores a stop request
+ *   CLAW_FAKE_VM_HALT_FILE=FILE     the guest shuts down when FILE appears (the test guest's
+ *                                   `sudo shutdown -h now`: tests/helpers/guest-shell)
  *   CLAW_FAKE_VM_SHUTDOWN_AFTER=S   the guest shuts itself down after S seconds
  *   CLAW_FAKE_VM_CRASH_AFTER=S      the machine stops with an error after S seconds
  *   CLAW_FAKE_VM_LEASES=FILE, CLAW_FAKE_VM_IP=ADDR   on start, the guest gets a DHCP
  *                                   lease in FILE as macOS's bootpd writes one
  * An .ipsw whose first line is "claw-fake-ipsw" may carry version=, build=,
- * min_cpu=, min_ram= lines; any other file reads as macOS 15.2 (24C101). */
+ * min_cpu=, min_ram= lines; any other file reads as macOS 15.2 (24C101).
+ *
+ * It refuses what VZ refuses (tests/darwin-model enforces the rules on vz.c itself):
+ * saving a machine whose devices cannot be saved (one made from macOS 13 or
+ * earlier, vz.c's choice), restoring into a machine that is not stopped, and a
+ * forced stop of a machine that is not running — but for one whose guest has
+ * just shut down, which vz.c takes as off. Like a macOS guest, which answers the
+ * power button with its shut-down dialog, the guest ignores a stop request. */
 #include "vm.h"
 #include "log.h"
 #include "util.h"
@@ -52,6 +60,7 @@ struct vm {
 	struct vm_identity id;
 	pthread_mutex_t mu;
 	enum fake_state state;
+	bool guest_stopped;  /* the guest itself stopped it (a shutdown, a crash) */
 	unsigned generation; /* bumped on every stop, so a stale timer does nothing */
 	atomic_int progress; /* per mille */
 	atomic_bool cancel;
@@ -99,10 +108,13 @@ int vm_host_check(void)
 	return 0;
 }
 
-void vm_host_limits(unsigned *max_cpu, uint64_t *max_ram)
+/* As VZ takes them: whole MiB, within the host's bounds (1 CPU and 128 MiB at least). */
+void vm_fit(unsigned *cpu, uint64_t *ram)
 {
-	*max_cpu = (unsigned)env_long("CLAW_FAKE_VM_MAX_CPU", 8);
-	*max_ram = (uint64_t)env_long("CLAW_FAKE_VM_MAX_RAM", 32L << 30);
+	unsigned max_cpu = (unsigned)env_long("CLAW_FAKE_VM_MAX_CPU", 8);
+	uint64_t max_ram = (uint64_t)env_long("CLAW_FAKE_VM_MAX_RAM", 32L << 30), mib = 1 << 20;
+	*cpu = *cpu < 1 ? 1 : *cpu > max_cpu ? max_cpu : *cpu;
+	*ram = *ram < 128 * mib ? 128 * mib : *ram > max_ram ? max_ram / mib * mib : *ram / mib * mib;
 }
 
 int vm_latest_supported(char *url, size_t size)
@@ -285,6 +297,15 @@ void vm_install_cancel(struct vm *vm)
 	atomic_store(&vm->cancel, true);
 }
 
+/* The guest went down by itself; with vm->mu held. */
+static void guest_down(struct vm *vm)
+{
+	vm->state = F_STOPPED;
+	vm->guest_stopped = true;
+	vm->generation++;
+	release_disk(vm);
+}
+
 struct timer {
 	struct vm *vm;
 	unsigned generation;
@@ -301,11 +322,8 @@ static void *timer_thread(void *arg)
 	struct vm *vm = t->vm;
 	pthread_mutex_lock(&vm->mu);
 	bool live = vm->generation == t->generation && vm->state == F_RUNNING;
-	if (live) {
-		vm->state = F_STOPPED;
-		vm->generation++;
-		release_disk(vm);
-	}
+	if (live)
+		guest_down(vm);
 	pthread_mutex_unlock(&vm->mu);
 	if (live)
 		vm_events_post(&vm->events, t->kind, t->kind == VM_EV_GUEST_STOPPED, t->message);
@@ -353,8 +371,40 @@ static void dhcp_lease(const struct vm *vm)
 	fclose(f);
 }
 
+/* While it runs, the guest shuts down once CLAW_FAKE_VM_HALT_FILE appears. */
+static void *halt_watch(void *arg)
+{
+	struct timer *t = arg;
+	struct vm *vm = t->vm;
+	const char *file = getenv("CLAW_FAKE_VM_HALT_FILE");
+	for (;;) {
+		sleep_ms(50);
+		pthread_mutex_lock(&vm->mu);
+		bool live = vm->generation == t->generation && vm->state == F_RUNNING, halt = live && unlink(file) == 0;
+		if (halt)
+			guest_down(vm);
+		pthread_mutex_unlock(&vm->mu);
+		if (halt)
+			vm_events_post(&vm->events, VM_EV_GUEST_STOPPED, true, NULL);
+		if (!live || halt)
+			break;
+	}
+	free(t);
+	return NULL;
+}
+
 static void arm_guest_timers(struct vm *vm)
 {
+	const char *halt = getenv("CLAW_FAKE_VM_HALT_FILE");
+	if (halt && *halt) {
+		struct timer *t = xcalloc(1, sizeof *t);
+		*t = (struct timer){ vm, vm->generation, 0, VM_EV_GUEST_STOPPED, NULL };
+		pthread_t th;
+		if (pthread_create(&th, NULL, halt_watch, t) == 0)
+			pthread_detach(th);
+		else
+			free(t);
+	}
 	long shutdown = env_long("CLAW_FAKE_VM_SHUTDOWN_AFTER", -1), crash = env_long("CLAW_FAKE_VM_CRASH_AFTER", -1);
 	if (shutdown >= 0)
 		after(vm, shutdown * 1000, VM_EV_GUEST_STOPPED, NULL);
@@ -373,6 +423,7 @@ int vm_start(struct vm *vm, bool recovery)
 		return -1;
 	pthread_mutex_lock(&vm->mu);
 	vm->state = F_RUNNING;
+	vm->guest_stopped = false;
 	pthread_mutex_unlock(&vm->mu);
 	console_line(vm, recovery ? "claw-fake guest: booting macOS Recovery\n" : "claw-fake guest: booting macOS\n");
 	dhcp_lease(vm);
@@ -385,20 +436,19 @@ int vm_request_stop(struct vm *vm)
 	fake_log("request_stop");
 	if (vm->state != F_RUNNING)
 		return fail(EX_SOFTWARE, "cannot request a stop: the machine is not running");
-	if (!getenv("CLAW_FAKE_VM_IGNORE_STOP"))
-		after(vm, 100, VM_EV_GUEST_STOPPED, NULL);
-	return 0;
+	return 0; /* a macOS guest shows its shut-down dialog, and runs on */
 }
 
 int vm_force_stop(struct vm *vm)
 {
 	fake_log("force_stop");
 	pthread_mutex_lock(&vm->mu);
+	bool off = vm->state == F_STOPPED, ok = !off || vm->guest_stopped;
 	vm->state = F_STOPPED;
 	vm->generation++;
 	release_disk(vm);
 	pthread_mutex_unlock(&vm->mu);
-	return 0;
+	return ok ? 0 : fail(EX_SOFTWARE, "cannot stop the machine: Transition from state \"stopped\" to state \"stopping\" is invalid.");
 }
 
 static int transition(struct vm *vm, enum fake_state from, enum fake_state to, const char *what)
@@ -422,9 +472,23 @@ int vm_resume(struct vm *vm)
 	return 0;
 }
 
+/* vz.c gives a guest older than macOS 14 devices a saved state cannot hold. */
+static bool savable(const struct vm *vm)
+{
+	return vm->spec.os_version && atoi(vm->spec.os_version) >= 14;
+}
+
+static int unsavable(const struct vm *vm)
+{
+	return fail(EX_UNAVAILABLE, "a macOS %s guest cannot be suspended (it needs macOS 14 or later): Unsupported entropy device in configuration.",
+		    vm->spec.os_version ? vm->spec.os_version : "(unknown)");
+}
+
 int vm_save(struct vm *vm, const char *path)
 {
 	fake_log("save %s", path);
+	if (!savable(vm))
+		return unsavable(vm);
 	if (vm->state != F_PAUSED)
 		return fail(EX_SOFTWARE, "cannot save: the machine is not paused");
 	struct buf b = BUF_ZERO;
@@ -438,6 +502,10 @@ int vm_save(struct vm *vm, const char *path)
 int vm_restore(struct vm *vm, const char *path)
 {
 	fake_log("restore %s", path);
+	if (!savable(vm))
+		return unsavable(vm);
+	if (vm->state != F_STOPPED)
+		return fail(EX_SOFTWARE, "cannot restore the machine's state: the machine is not stopped");
 	struct buf b = BUF_ZERO;
 	if (file_read(path, 1 << 20, &b) < 0)
 		return -1;
@@ -449,6 +517,7 @@ int vm_restore(struct vm *vm, const char *path)
 	if (hold_disk(vm) < 0)
 		return -1;
 	vm->state = F_PAUSED;
+	vm->guest_stopped = false;
 	return 0;
 }
 

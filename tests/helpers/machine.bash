@@ -85,6 +85,7 @@ machine_env() {
 	mkdir -p "$HOME" "$TMPDIR"
 	export CLAW_CATALOG_URL=$NGINX_URL/catalog.xml CLAW_LEASES=$M/dhcpd_leases
 	export CLAW_FAKE_VM_LEASES=$M/dhcpd_leases CLAW_FAKE_VM_IP=$M_IP CLAW_FAKE_VM_LOG=$M/vm.log
+	export CLAW_FAKE_VM_HALT_FILE=$GUEST/halt # what the guest makes of claw stop's shutdown
 	export CLAW_FAKE_DISKS=$M/disks CLAW_FAKE_VOLUMES=$M/Volumes CLAW_FAKE_GUEST_DATA=$DATA
 	export PATH="$M/bin:$TOP/tests/fakes/host:$PATH"
 	cd "$M" || return 1
