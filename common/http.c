@@ -149,17 +149,13 @@ static size_t header_line(char *p, size_t size, size_t n, void *arg)
 {
 	struct http_head *hd = arg;
 	size_t len = size * n;
-	/* A redirect's headers come first: each new status line starts over. */
-	if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
+	if (http_header_is_status(p, len)) {
 		hd->ranges = false;
 		hd->size = -1;
 	}
-	if (len > 14 && !strncasecmp(p, "accept-ranges:", 14)) {
-		const char *v = p + 14;
-		while (*v == ' ')
-			v++;
-		hd->ranges = !strncasecmp(v, "bytes", 5);
-	}
+	int ranges = http_header_accept_ranges(p, len);
+	if (ranges)
+		hd->ranges = ranges > 0;
 	return len;
 }
 
@@ -264,4 +260,41 @@ int http_content_range(const char *value, struct http_range *out)
 	out->first = first;
 	out->last = last;
 	return 0;
+}
+
+bool http_header_is_status(const char *line, size_t len)
+{
+	return len >= 5 && !strncmp(line, "HTTP/", 5);
+}
+
+/* The value of a "name:" header line, NUL-terminated in v (at most vsize - 1 bytes); NULL
+ * for a line of another name. */
+static const char *header_value(const char *line, size_t len, const char *name, char *v, size_t vsize)
+{
+	size_t n = strlen(name);
+	if (len <= n || strncasecmp(line, name, n))
+		return NULL;
+	size_t vl = len - n < vsize - 1 ? len - n : vsize - 1;
+	memcpy(v, line + n, vl);
+	v[vl] = '\0';
+	return v;
+}
+
+int http_header_content_range(const char *line, size_t len, struct http_range *out)
+{
+	char v[128];
+	if (!header_value(line, len, "content-range:", v, sizeof v))
+		return 0;
+	return http_content_range(v, out) == 0 ? 1 : -1;
+}
+
+int http_header_accept_ranges(const char *line, size_t len)
+{
+	char v[128];
+	const char *s = header_value(line, len, "accept-ranges:", v, sizeof v);
+	if (!s)
+		return 0;
+	while (*s == ' ')
+		s++;
+	return !strncasecmp(s, "bytes", 5) ? 1 : -1;
 }

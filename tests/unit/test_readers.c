@@ -1,0 +1,144 @@
+/* Unit tests for the readers make fuzz drives that only live behind a tool or a socket:
+ * HTTP response header lines, the plists hdiutil and diskutil print, launchd's overrides;
+ * and, one test each, what make fuzz found (their inputs are under tests/fuzz/seeds/). */
+#include "attach.h"
+#include "http.h"
+#include "inject.h"
+#include "log.h"
+#include "plistx.h"
+#include "tap.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char fixtures[512];
+
+static bool fixture(const char *name, struct buf *out)
+{
+	char *path = xasprintf("%s/%s", fixtures, name);
+	bool ok_ = file_read(path, 1 << 20, out) == 0;
+	free(path);
+	return ok_;
+}
+
+/* A header line as curl hands it over: the line's end included, no NUL after it. */
+static int content_range(const char *line, struct http_range *r)
+{
+	size_t n = strlen(line);
+	char *copy = xmalloc(n ? n : 1);
+	memcpy(copy, line, n);
+	int rc = http_header_content_range(copy, n, r);
+	free(copy);
+	return rc;
+}
+
+static void test_header_lines(void)
+{
+	struct http_range r = { 7, 7, 7 };
+	ok(http_header_is_status("HTTP/1.1 206 Partial Content\r\n", 30), "a status line starts an answer's headers");
+	ok(!http_header_is_status("HTTP", 4) && !http_header_is_status("X-HTTP/1.1: 1\r\n", 15), "nothing else does");
+	is_int(content_range("Content-Range: bytes 0-99/1000\r\n", &r), 1, "a Content-Range line reads");
+	ok(r.first == 0 && r.last == 99 && r.total == 1000, "as bytes 0-99 of 1000");
+	is_int(content_range("content-RANGE:\tbytes */1000\r\n", &r), 1, "in any case, a 416's size only");
+	ok(r.first == -1 && r.total == 1000, "its size is 1000");
+	is_int(content_range("Content-Range: bytes 10-5/1000\r\n", &r), -1, "a range that cannot be does not read");
+	is_int(r.total, 1000, "yet the size it gives is kept");
+	r = (struct http_range){ 7, 7, 7 };
+	is_int(content_range("Content-Length: 5\r\n", &r), 0, "another header is not one");
+	ok(r.first == 7 && r.last == 7 && r.total == 7, "and leaves the range untouched");
+	is_int(content_range("Content-Range:", &r), 0, "a name with no value is not one either");
+	is_int(http_header_accept_ranges("Accept-Ranges: bytes\r\n", 22), 1, "Accept-Ranges: bytes");
+	is_int(http_header_accept_ranges("accept-ranges:  none\r\n", 22), -1, "Accept-Ranges: none");
+	is_int(http_header_accept_ranges("Accept-Ranges: bytes\r\n", 16), -1, "only the bytes handed over are read");
+	/* The spaces run to the end of what was handed over: nothing past it may be read. */
+	char *spaces = xmalloc(20);
+	memcpy(spaces, "accept-ranges:      ", 20);
+	is_int(http_header_accept_ranges(spaces, 20), -1, "a value of spaces alone, with no line end");
+	free(spaces);
+	is_int(http_header_accept_ranges("Content-Range: bytes 0-1/2\r\n", 28), 0, "another header is not one");
+}
+
+static void test_attach_plists(void)
+{
+	struct buf b = BUF_ZERO;
+	struct attach a = { 0 };
+	ok(fixture("hdiutil_attach_plist_apfs_sparseimage_mounted.plist", &b), "the hdiutil attach fixture");
+	is_int(attach_read_attach(&a, b.data, b.len, "hdiutil attach", "x.img"), 0, "hdiutil attach -plist reads");
+	is_str(a.disk, "/dev/disk6", "the image's disk is the whole disk that is not a container");
+	ok(a.ncontainers == 1 && !strcmp(a.containers[0], "/dev/disk9"), "the APFS container is /dev/disk9");
+	is_int(a.ndevs, 4, "every device it reported is kept");
+	buf_free(&b);
+
+	char *dev = (char *)"unset";
+	ok(fixture("diskutil_apfs_list_plist_macos11.1_applesilicon_mbp13.plist", &b), "the diskutil apfs list fixture");
+	is_int(attach_read_apfs_list(&a, b.data, b.len, "diskutil apfs list", &dev), -1,
+	       "no Data volume on containers not ours");
+	ok(dev == NULL && fail_code() == EX_DATAERR, "none (65): %s", fail_msg());
+	free(a.containers[0]);
+	a.containers[0] = xstrdup("/dev/disk3");
+	is_int(attach_read_apfs_list(&a, b.data, b.len, "diskutil apfs list", &dev), 0, "on disk3, ours");
+	is_str(dev, "/dev/disk3s5", "the volume with the Data role");
+	free(dev);
+	attach_free(&a);
+	buf_free(&b);
+
+	ok(fixture("diskutil_info_plist_error_could_not_find_disk.plist", &b), "diskutil's error plist");
+	ok(attach_read_attach(&a, b.data, b.len, "diskutil image attach", "x.asif") < 0 && fail_code() == EX_IOERR,
+	   "an error plist is the tool's failure (74)");
+	is_str(fail_msg(), "diskutil image attach failed: Could not find disk: /Volumes/SMB", "in diskutil's words");
+	attach_free(&a);
+	buf_free(&b);
+	ok(attach_read_attach(&a, "<plist><dict/></plist>", 22, "hdiutil attach", "x.img") < 0 && fail_code() == EX_DATAERR,
+	   "an answer with no disk is refused (65)");
+	is_str(fail_msg(), "attaching 'x.img' gave no disk", "naming the image");
+	attach_free(&a);
+	ok(attach_read_attach(&a, "no plist", 8, "hdiutil attach", "x.img") < 0 && fail_code() == EX_DATAERR,
+	   "nor is what is not a plist");
+	attach_free(&a);
+}
+
+static void test_launchd_overrides(void)
+{
+	plist_t d = plist_new_dict();
+	plist_dict_set_item(d, "com.apple.ftpd", plist_new_bool(1));
+	plist_dict_set_item(d, "com.claw.sshd", plist_new_bool(0));
+	size_t n, m;
+	char *bin = plistx_to_bin(d, &n), *xml;
+	plist_free(d);
+	is_int(inject_launchd_overrides(bin, n, "disabled.plist", "com.openssh.sshd", &xml, &m), 0, "a binary override merges");
+	free(bin);
+	plist_t got = plistx_parse(xml, m, "merged");
+	ok(got && plist_get_node_type(got) == PLIST_DICT, "into a dictionary");
+	ok(xml && !strncmp(xml, "<?xml", 5), "written as XML, as launchd writes it");
+	uint8_t on = 1, ftpd = 0;
+	plist_t v = got ? plist_dict_get_item(got, "com.openssh.sshd") : NULL;
+	if (v)
+		plist_get_bool_val(v, &on);
+	ok(v && !on, "sshd is enabled (false)");
+	v = got ? plist_dict_get_item(got, "com.apple.ftpd") : NULL;
+	if (v)
+		plist_get_bool_val(v, &ftpd);
+	ok(v && ftpd, "the guest's own key is kept");
+	ok(got && !plist_dict_get_item(got, "com.claw.sshd"), "an earlier claw's second sshd is gone");
+	plist_free(got);
+	free(xml);
+
+	is_int(inject_launchd_overrides(NULL, 0, "disabled.plist", "com.apple.screensharing", &xml, &m), 0, "none yet: a new one");
+	ok(strstr(xml, "<key>com.apple.screensharing</key>") != NULL, "holding the label");
+	free(xml);
+	ok(inject_launchd_overrides("<plist><array/></plist>", 23, "disabled.plist", "x", &xml, &m) < 0 &&
+	   fail_code() == EX_DATAERR, "an array is refused (65): %s", fail_msg());
+	ok(inject_launchd_overrides("", 0, "disabled.plist", "x", &xml, &m) < 0 && fail_code() == EX_DATAERR,
+	   "an empty file is refused (65): %s", fail_msg());
+}
+
+int main(void)
+{
+	const char *f = getenv("CLAW_FIXTURES");
+	snprintf(fixtures, sizeof fixtures, "%s", f ? f : "tests/fixtures");
+	test_header_lines();
+	test_attach_plists();
+	test_launchd_overrides();
+	return tap_done();
+}
