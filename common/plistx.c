@@ -3,6 +3,7 @@
 #include "plistx.h"
 #include "log.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,88 @@ int plistx_xml_bounded(const char *data, size_t len, const char *what)
 	return 0;
 }
 
+/* ---- the tree libplist built, held to what claw and macOS read alike: every string UTF-8
+ * text with no NUL in it. libplist takes any bytes, and writes a string that is not UTF-8
+ * back as garbage (a guest's record would lose it), and a NUL cuts a string short for C
+ * (libplist's own plist_get_string_val aborts the process on one). ---- */
+
+static bool text_ok(const unsigned char *p, size_t n)
+{
+	const unsigned char *end = p + n;
+	while (p < end) {
+		unsigned c = *p++, more, cp, min;
+		if (c == 0)
+			return false;
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf)
+			more = 1, cp = c & 0x1f, min = 0x80;
+		else if (c >= 0xe0 && c <= 0xef)
+			more = 2, cp = c & 0x0f, min = 0x800;
+		else if (c >= 0xf0 && c <= 0xf4)
+			more = 3, cp = c & 0x07, min = 0x10000;
+		else
+			return false;
+		if ((size_t)(end - p) < more)
+			return false;
+		for (unsigned i = 0; i < more; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		p += more;
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false; /* overlong, past Unicode, or half a UTF-16 pair */
+	}
+	return true;
+}
+
+static int check_tree(plist_t node, const char *what);
+
+static int check_dict(plist_t dict, const char *what)
+{
+	int rc = 0;
+	plist_dict_iter it = NULL;
+	plist_dict_new_iter(dict, &it);
+	for (;;) {
+		char *key = NULL;
+		plist_t val = NULL;
+		plist_dict_next_item(dict, it, &key, &val);
+		if (!val) {
+			free(key);
+			break;
+		}
+		if (!key || !text_ok((const unsigned char *)key, strlen(key)))
+			rc = fail(EX_DATAERR, "%s holds a key that is not UTF-8 text", what);
+		free(key);
+		if (rc < 0 || (rc = check_tree(val, what)) < 0)
+			break;
+	}
+	free(it);
+	return rc;
+}
+
+/* libplist's walks are recursive too: the bounds checked before it parsed keep this one shallow. */
+static int check_tree(plist_t node, const char *what)
+{
+	switch (plist_get_node_type(node)) {
+	case PLIST_STRING: {
+		uint64_t n = 0;
+		const char *s = plist_get_string_ptr(node, &n);
+		return s && text_ok((const unsigned char *)s, n) ? 0 : fail(EX_DATAERR, "%s holds a string that is not UTF-8 text", what);
+	}
+	case PLIST_ARRAY:
+		for (uint32_t i = 0, n = plist_array_get_size(node); i < n; i++)
+			if (check_tree(plist_array_get_item(node, i), what) < 0)
+				return -1;
+		return 0;
+	case PLIST_DICT:
+		return check_dict(node, what);
+	default:
+		return 0;
+	}
+}
+
 plist_t plistx_parse(const char *data, size_t len, const char *what)
 {
 	plist_t p = NULL;
@@ -222,6 +305,10 @@ plist_t plistx_parse(const char *data, size_t len, const char *what)
 	}
 	if (!p)
 		fail(EX_DATAERR, "%s is not a property list", what);
+	else if (check_tree(p, what) < 0) {
+		plist_free(p);
+		p = NULL;
+	}
 	return p;
 }
 

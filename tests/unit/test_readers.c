@@ -2,6 +2,8 @@
  * HTTP response header lines, the plists hdiutil and diskutil print, launchd's overrides;
  * and, one test each, what make fuzz found (their inputs are under tests/fuzz/seeds/). */
 #include "attach.h"
+#include "catalog.h"
+#include "dslocal.h"
 #include "http.h"
 #include "inject.h"
 #include "log.h"
@@ -133,6 +135,92 @@ static void test_launchd_overrides(void)
 	   "an empty file is refused (65): %s", fail_msg());
 }
 
+/* ---- what make fuzz found ---- */
+
+/* An XML plist of one dict, {key: [string]}, the string's bytes as given (a NUL too). */
+static char *xml_with(const char *key, const char *str, size_t strlen_, size_t *len)
+{
+	struct buf b = BUF_ZERO;
+	buf_addf(&b, "<plist version=\"1.0\"><dict><key>%s</key><array><string>", key);
+	buf_add(&b, str, strlen_);
+	buf_adds(&b, "</string></array></dict></plist>");
+	*len = b.len;
+	return b.data;
+}
+
+/* fuzz-apfs: a NUL inside a string made libplist's plist_get_string_val abort the process
+ * (its assertion length == strlen) when claw-inject looked for the Data role. */
+static void test_found_nul_in_string(void)
+{
+	size_t n;
+	char *x;
+	struct buf b = BUF_ZERO;
+	buf_adds(&b, "<plist><dict><key>Containers</key><array><dict><key>ContainerReference</key><string>disk3</string>"
+		     "<key>Volumes</key><array><dict><key>DeviceIdentifier</key><string>disk3s5</string><key>Roles</key>"
+		     "<array><string>Da");
+	buf_add(&b, "\0", 1);
+	buf_adds(&b, "ta</string></array></dict></array></dict></array></dict></plist>");
+	char *containers[] = { (char *)"/dev/disk3" };
+	struct attach a = { .disk = (char *)"/dev/disk2", .containers = containers, .ncontainers = 1 };
+	char *dev = NULL;
+	ok(attach_read_apfs_list(&a, b.data, b.len, "diskutil apfs list", &dev) < 0 && fail_code() == EX_DATAERR,
+	   "a Roles string with a NUL in it is refused (65), not an abort: %s", fail_msg());
+	ok(dev == NULL, "and no volume is named");
+	buf_free(&b);
+	x = xml_with("k", "a\0b", 3, &n);
+	ok(!plistx_parse(x, n, "nul") && strstr(fail_msg(), "not UTF-8 text"), "plistx_parse refuses a NUL in a string");
+	free(x);
+}
+
+/* fuzz-dslocal: a string in the guest's user record that is not UTF-8 came back from libplist's
+ * writer as garbage (an empty string): the record claw wrote lost an authority entry. */
+static void test_found_record_not_utf8(void)
+{
+	size_t n;
+	const char *authority = "\xbcKerberosv5;;vagrant@LKDC:SHA1.4A24";
+	char *x = xml_with("authentication_authority", authority, strlen(authority), &n);
+	char *out = NULL, uuid[37];
+	size_t len;
+	int rc = dslocal_user("vagrant", "pw", 501, x, n, &out, &len, uuid);
+	ok(rc < 0 && fail_code() == EX_DATAERR, "a user record holding a string that is not UTF-8 is refused (65): %s",
+	   rc < 0 ? fail_msg() : "it was merged");
+	free(out);
+	free(x);
+	static const char *const bad[] = { "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82", "\xff", NULL };
+	for (int i = 0; bad[i]; i++) {
+		x = xml_with("k", bad[i], strlen(bad[i]), &n);
+		ok(!plistx_parse(x, n, "bad"), "refused: an overlong, a UTF-16 half, past U+10FFFF, cut short, 0xff (%d)", i);
+		free(x);
+	}
+	x = xml_with("k\xff", "v", 1, &n);
+	ok(!plistx_parse(x, n, "key") && strstr(fail_msg(), "key"), "a key that is not UTF-8 is refused too");
+	free(x);
+	const char *good = "\xc3\xbc \xe2\x82\xac \xf0\x9f\x98\x80 \xef\xbf\xbf";
+	x = xml_with("k", good, strlen(good), &n);
+	plist_t p = plistx_parse(x, n, "good");
+	ok(p != NULL, "UTF-8 of one to four bytes reads");
+	plist_free(p);
+	free(x);
+}
+
+/* fuzz-catalog: a FirmwareURL that is not UTF-8 made a record with no url (jansson refuses the
+ * string, and record_set dropped it): claw-resolve printed a record claw-fetch cannot use. */
+static void test_found_catalog_not_utf8(void)
+{
+	struct buf b = BUF_ZERO;
+	buf_adds(&b, "<plist><dict><key>MobileDeviceSoftwareVersionsByVersion</key><dict><key>1</key><dict>"
+		     "<key>MobileDeviceSoftwareVersions</key><dict><key>VirtualMac2,1</key><dict><key>25G72</key><dict>"
+		     "<key>Restore</key><dict><key>BuildVersion</key><string>25G72</string><key>ProductVersion</key>"
+		     "<string>26.6</string><key>FirmwareURL</key><string>https://h/\xff.ipsw</string>"
+		     "</dict></dict></dict></dict></dict></dict></dict></plist>");
+	json_t *rec = NULL;
+	int rc = catalog_latest(b.data, b.len, &rec);
+	ok(rc < 0 && fail_code() == EX_DATAERR, "a catalog whose URL is not UTF-8 is refused (65): %s",
+	   rc < 0 ? fail_msg() : "a record was made");
+	json_decref(rec);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const char *f = getenv("CLAW_FIXTURES");
@@ -140,5 +228,8 @@ int main(void)
 	test_header_lines();
 	test_attach_plists();
 	test_launchd_overrides();
+	test_found_nul_in_string();
+	test_found_record_not_utf8();
+	test_found_catalog_not_utf8();
 	return tap_done();
 }
