@@ -205,9 +205,9 @@ int plistx_xml_bounded(const char *data, size_t len, const char *what)
 }
 
 /* ---- the tree libplist built, held to what claw and macOS read alike: every string UTF-8
- * text with no NUL in it. libplist takes any bytes, and writes a string that is not UTF-8
- * back as garbage (a guest's record would lose it), and a NUL cuts a string short for C
- * (libplist's own plist_get_string_val aborts the process on one). ---- */
+ * text with no NUL in it, every dictionary's keys each once. libplist takes any bytes, and
+ * writes a string that is not UTF-8 back as garbage (a guest's record would lose it), and a
+ * NUL cuts a string short for C (libplist's own plist_get_string_val aborts on one). ---- */
 
 static bool text_ok(const unsigned char *p, size_t n)
 {
@@ -242,26 +242,54 @@ static bool text_ok(const unsigned char *p, size_t n)
 
 static int check_tree(plist_t node, const char *what);
 
+static int key_order(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A key as an error message may show it: on one line. */
+static const char *shown_key(const char *key)
+{
+	for (const char *p = key; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return "(a key with a control character)";
+	return key;
+}
+
+/* A dictionary with a key twice is refused too: libplist keeps both, its look-ups find the
+ * first and macOS the last, so a merge would set one and leave the other for macOS to read. */
 static int check_dict(plist_t dict, const char *what)
 {
 	int rc = 0;
+	uint32_t size = plist_dict_get_size(dict), n = 0;
+	char **keys = calloc(size ? size : 1, sizeof *keys);
+	if (!keys)
+		return fail(EX_OSERR, "out of memory checking %s", what);
 	plist_dict_iter it = NULL;
 	plist_dict_new_iter(dict, &it);
 	for (;;) {
 		char *key = NULL;
 		plist_t val = NULL;
 		plist_dict_next_item(dict, it, &key, &val);
-		if (!val) {
+		if (!val || n == size) {
 			free(key);
 			break;
 		}
+		keys[n++] = key;
 		if (!key || !text_ok((const unsigned char *)key, strlen(key)))
 			rc = fail(EX_DATAERR, "%s holds a key that is not UTF-8 text", what);
-		free(key);
 		if (rc < 0 || (rc = check_tree(val, what)) < 0)
 			break;
 	}
 	free(it);
+	if (rc == 0)
+		qsort(keys, n, sizeof *keys, key_order);
+	for (uint32_t i = 1; rc == 0 && i < n; i++)
+		if (!strcmp(keys[i - 1], keys[i]))
+			rc = fail(EX_DATAERR, "%s has the key '%.64s' twice in one dictionary", what, shown_key(keys[i]));
+	for (uint32_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
 	return rc;
 }
 
@@ -272,7 +300,9 @@ static int check_tree(plist_t node, const char *what)
 	case PLIST_STRING: {
 		uint64_t n = 0;
 		const char *s = plist_get_string_ptr(node, &n);
-		return s && text_ok((const unsigned char *)s, n) ? 0 : fail(EX_DATAERR, "%s holds a string that is not UTF-8 text", what);
+		if (!s || !text_ok((const unsigned char *)s, n))
+			return fail(EX_DATAERR, "%s holds a string that is not UTF-8 text", what);
+		return 0;
 	}
 	case PLIST_ARRAY:
 		for (uint32_t i = 0, n = plist_array_get_size(node); i < n; i++)

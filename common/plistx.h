@@ -21,8 +21,8 @@ int plistx_bin_bounded(const char *data, size_t len, const char *what);
 /* XML: containers nested at most PLISTX_MAX_DEPTH deep (libplist recurses on them). */
 int plistx_xml_bounded(const char *data, size_t len, const char *what);
 /* Parse XML or binary plist bytes (checked by plistx_bin_bounded or _xml_bounded first);
- * NULL (and EX_DATAERR recorded, naming what) if it is not one, or if a string or key in it
- * is not UTF-8 text (or holds a NUL). */
+ * NULL (and EX_DATAERR recorded, naming what) if it is not one, if a string or key in it
+ * is not UTF-8 text (or holds a NUL), or if a dictionary in it has a key twice. */
 plist_t plistx_parse(const char *data, size_t len, const char *what);
 /* Serialise; free the result with free(). */
 char *plistx_to_xml(plist_t p, size_t *len);

@@ -221,6 +221,53 @@ static void test_found_catalog_not_utf8(void)
 	buf_free(&b);
 }
 
+/* A binary plist {key: true, key: false}: one dictionary naming one key object twice. */
+static size_t dup_key_plist(const char *key, char *out)
+{
+	size_t k = strlen(key), n = 13;
+	memcpy(out, "bplist00\xd2\x01\x01\x02\x03", n);
+	if (k < 15) {
+		out[n++] = (char)(0x50 | k); /* an ASCII string, its length in the marker */
+	} else {
+		out[n++] = 0x5f; /* or in the one-byte int after it */
+		out[n++] = 0x10;
+		out[n++] = (char)k;
+	}
+	memcpy(out + n, key, k);
+	n += k;
+	size_t t = n;
+	out[n++] = 0x09;
+	out[n++] = 0x08;
+	const unsigned char offsets[] = { 8, 13, (unsigned char)t, (unsigned char)(t + 1) };
+	memcpy(out + n, offsets, 4);
+	unsigned char trailer[32] = { [6] = 1, [7] = 1, [15] = 4, [31] = (unsigned char)(n) };
+	memcpy(out + n + 4, trailer, 32);
+	return n + 4 + 32;
+}
+
+/* fuzz-disabled: a binary disabled.plist with a key twice kept both (libplist's binary reader
+ * keeps them; its look-ups see the first, macOS the last): the merge set or removed one and
+ * left the other, so sshd stayed disabled, or the second root sshd stayed enabled. */
+static void test_found_duplicate_keys(void)
+{
+	char bin[128], *xml = NULL;
+	size_t m;
+	static const char *const keys[] = { "com.claw.sshd", "com.openssh.sshd" };
+	for (int i = 0; i < 2; i++) {
+		size_t n = dup_key_plist(keys[i], bin);
+		int rc = inject_launchd_overrides(bin, n, "disabled.plist", "com.openssh.sshd", &xml, &m);
+		ok(rc < 0 && fail_code() == EX_DATAERR, "a disabled.plist with '%s' twice is refused (65): %s", keys[i],
+		   rc < 0 ? fail_msg() : xml);
+		free(xml);
+		xml = NULL;
+	}
+	ok(strstr(fail_msg(), "has the key 'com.openssh.sshd' twice in one dictionary") != NULL, "naming the key");
+	const char *x = "<plist><dict><key>a</key><true/><key>a</key><false/></dict></plist>";
+	plist_t p = plistx_parse(x, strlen(x), "xml");
+	ok(p && plist_dict_get_size(p) == 1, "XML with a key twice reads as macOS reads it: the last wins");
+	plist_free(p);
+}
+
 int main(void)
 {
 	const char *f = getenv("CLAW_FIXTURES");
@@ -231,5 +278,6 @@ int main(void)
 	test_found_nul_in_string();
 	test_found_record_not_utf8();
 	test_found_catalog_not_utf8();
+	test_found_duplicate_keys();
 	return tap_done();
 }
