@@ -267,34 +267,34 @@ bool http_header_is_status(const char *line, size_t len)
 	return len >= 5 && !strncmp(line, "HTTP/", 5);
 }
 
-/* The value of a "name:" header line, NUL-terminated in v (at most vsize - 1 bytes); NULL
- * for a line of another name. */
-static const char *header_value(const char *line, size_t len, const char *name, char *v, size_t vsize)
+/* The value of a "name:" header line, whole (free it); NULL for a line of another name. */
+static char *header_value(const char *line, size_t len, const char *name)
 {
 	size_t n = strlen(name);
 	if (len <= n || strncasecmp(line, name, n))
 		return NULL;
-	size_t vl = len - n < vsize - 1 ? len - n : vsize - 1;
-	memcpy(v, line + n, vl);
-	v[vl] = '\0';
-	return v;
+	return xstrndup(line + n, len - n);
 }
 
 int http_header_content_range(const char *line, size_t len, struct http_range *out)
 {
-	char v[128];
-	if (!header_value(line, len, "content-range:", v, sizeof v))
+	char *v = header_value(line, len, "content-range:");
+	if (!v)
 		return 0;
-	return http_content_range(v, out) == 0 ? 1 : -1;
+	int rc = http_content_range(v, out) == 0 ? 1 : -1;
+	free(v);
+	return rc;
 }
 
 int http_header_accept_ranges(const char *line, size_t len)
 {
-	char v[128];
-	const char *s = header_value(line, len, "accept-ranges:", v, sizeof v);
-	if (!s)
+	char *v = header_value(line, len, "accept-ranges:");
+	if (!v)
 		return 0;
+	const char *s = v;
 	while (*s == ' ')
 		s++;
-	return !strncasecmp(s, "bytes", 5) ? 1 : -1;
+	int rc = !strncasecmp(s, "bytes", 5) ? 1 : -1;
+	free(v);
+	return rc;
 }

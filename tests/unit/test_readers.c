@@ -268,6 +268,24 @@ static void test_found_duplicate_keys(void)
 	plist_free(p);
 }
 
+/* fuzz-http: the header line's value was cut at 127 bytes before it was read: a Content-Range
+ * with junk after a run of spaces read as good, one after a run of leading spaces as bad. */
+static void test_found_long_header_value(void)
+{
+	struct buf b = BUF_ZERO;
+	struct http_range r;
+	buf_addf(&b, "Content-Range: bytes 0-1/18%130sjunk\r\n", "");
+	is_int(http_header_content_range(b.data, b.len, &r), -1, "junk after 130 spaces makes a bad Content-Range");
+	buf_free(&b);
+	buf_addf(&b, "Content-Range:%130sbytes 5-9/18\r\n", "");
+	is_int(http_header_content_range(b.data, b.len, &r), 1, "a good one after 130 spaces reads");
+	ok(r.first == 5 && r.last == 9 && r.total == 18, "as bytes 5-9 of 18");
+	buf_free(&b);
+	buf_addf(&b, "Accept-Ranges:%130sbytes\r\n", "");
+	is_int(http_header_accept_ranges(b.data, b.len), 1, "Accept-Ranges: bytes after 130 spaces");
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const char *f = getenv("CLAW_FIXTURES");
@@ -279,5 +297,6 @@ int main(void)
 	test_found_record_not_utf8();
 	test_found_catalog_not_utf8();
 	test_found_duplicate_keys();
+	test_found_long_header_value();
 	return tap_done();
 }
