@@ -8,6 +8,7 @@
 #include "inject.h"
 #include "log.h"
 #include "plistx.h"
+#include "record.h"
 #include "tap.h"
 #include "util.h"
 
@@ -286,6 +287,34 @@ static void test_found_long_header_value(void)
 	buf_free(&b);
 }
 
+/* fuzz-record: a JSON record was taken with no url, a negative size, a number for a version,
+ * a value across lines, none of which its key=value lines (what claw-resolve prints) can say. */
+static void test_found_record_json(void)
+{
+	static const char *const bad[][2] = {
+		{ "{\"erl\": \"https://h/x.ipsw\"}", "no url" },
+		{ "{\"url\": \"https://h/x.ipsw\", \"size\": -5}", "size must be a number of bytes" },
+		{ "{\"url\": \"https://h/x.ipsw\", \"size\": 4503599627370497}", "size must be a number of bytes" },
+		{ "{\"url\": \"https://h/x.ipsw\", \"version\": 26}", "version must be text on one line" },
+		{ "{\"url\": \"https://h/x.ipsw\\nsha256=0\"}", "url must be text on one line" },
+		{ "{\"url\": null}", "url must be text on one line" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		json_t *j = NULL;
+		char *want = xasprintf("t: %s", bad[i][1]);
+		ok(record_parse(bad[i][0], strlen(bad[i][0]), "t", &j) < 0 && fail_code() == EX_DATAERR, "refused (65): %s",
+		   bad[i][0]);
+		is_str(fail_msg(), want, "saying why");
+		free(want);
+		json_decref(j);
+	}
+	const char *good = "{\"url\": \"https://h/x.ipsw\", \"version\": \"\", \"size\": 4503599627370496, \"extra\": [1]}";
+	json_t *j = NULL;
+	ok(record_parse(good, strlen(good), "t", &j) == 0, "a record at the largest size reads");
+	ok(j && !json_object_get(j, "version"), "an empty value is left out, as key=value lines leave it");
+	json_decref(j);
+}
+
 int main(void)
 {
 	const char *f = getenv("CLAW_FIXTURES");
@@ -298,5 +327,6 @@ int main(void)
 	test_found_catalog_not_utf8();
 	test_found_duplicate_keys();
 	test_found_long_header_value();
+	test_found_record_json();
 	return tap_done();
 }
