@@ -71,7 +71,7 @@ int shadowhash_verify(const char *data, size_t len, const char *password, bool *
 		plist_get_uint_val(it, &iter);
 	int rc = 0;
 	unsigned char mine[ENTROPY_LEN];
-	if (!entropy || elen != ENTROPY_LEN || !salt || !slen || !iter || iter > 10000000)
+	if (!entropy || elen != ENTROPY_LEN || !salt || !slen || !iter || iter > SHADOWHASH_MAX_ITERATIONS)
 		rc = fail(EX_DATAERR, "ShadowHashData has no usable %s entry", SHADOWHASH_KEY);
 	else if ((rc = derive(password, (const unsigned char *)salt, slen, (unsigned)iter, mine)) == 0)
 		*match = CRYPTO_memcmp(mine, entropy, ENTROPY_LEN) == 0;

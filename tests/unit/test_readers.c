@@ -9,6 +9,7 @@
 #include "log.h"
 #include "plistx.h"
 #include "record.h"
+#include "shadowhash.h"
 #include "tap.h"
 #include "util.h"
 
@@ -315,6 +316,29 @@ static void test_found_record_json(void)
 	json_decref(j);
 }
 
+/* Found measuring fuzz-shadowhash's inputs (fuzz builds run PBKDF2 one round, so the fuzzer
+ * cannot see it): a record could ask for 10 million rounds, 16 s of PBKDF2 here, before
+ * claw-inject went on. The cap is now SHADOWHASH_MAX_ITERATIONS. */
+static void test_found_shadowhash_rounds(void)
+{
+	char entropy[128] = { 0 }, salt[32] = { 1 };
+	plist_t inner = plist_new_dict();
+	plist_dict_set_item(inner, "entropy", plist_new_data(entropy, sizeof entropy));
+	plist_dict_set_item(inner, "iterations", plist_new_uint(SHADOWHASH_MAX_ITERATIONS + 1));
+	plist_dict_set_item(inner, "salt", plist_new_data(salt, sizeof salt));
+	plist_t root = plist_new_dict();
+	plist_dict_set_item(root, SHADOWHASH_KEY, inner);
+	size_t n;
+	char *bin = plistx_to_bin(root, &n);
+	plist_free(root);
+	bool match = true;
+	int rc = shadowhash_verify(bin, n, "pw", &match);
+	ok(rc < 0 && fail_code() == EX_DATAERR, "ShadowHashData asking for %d rounds is refused (65) before any: %s",
+	   SHADOWHASH_MAX_ITERATIONS + 1, rc < 0 ? fail_msg() : "it was derived");
+	ok(SHADOWHASH_MAX_ITERATIONS >= 20 * SHADOWHASH_ITERATIONS, "yet the cap is far above what macOS writes");
+	free(bin);
+}
+
 int main(void)
 {
 	const char *f = getenv("CLAW_FIXTURES");
@@ -328,5 +352,6 @@ int main(void)
 	test_found_duplicate_keys();
 	test_found_long_header_value();
 	test_found_record_json();
+	test_found_shadowhash_rounds();
 	return tap_done();
 }
