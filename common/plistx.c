@@ -167,12 +167,71 @@ static int bin_count(const struct bin *b, const char *what)
 	return rc;
 }
 
+/* Where string object i's bytes are and how many there are; 1 for an ASCII string (0x5),
+ * 2 for UTF-16 (0x6), 0 for another object or one that does not fit. */
+static unsigned bin_string(const struct bin *b, uint64_t i, size_t *at, uint64_t *bytes)
+{
+	size_t pos = bin_object(b, i);
+	if (!pos)
+		return 0;
+	unsigned type = b->d[pos] >> 4, unit = type == 0x6 ? 2 : 1;
+	uint64_t count = b->d[pos] & 0xf;
+	if (type != 0x5 && type != 0x6)
+		return 0;
+	pos++;
+	if (count == 0xf) {
+		if (pos >= b->table || b->d[pos] >> 4 != 0x1 || (b->d[pos] & 0xf) > 3)
+			return 0;
+		unsigned ib = 1u << (b->d[pos] & 0xf);
+		if (ib > b->table - pos - 1)
+			return 0;
+		count = be(b->d + pos + 1, ib);
+		pos += 1 + ib;
+	}
+	if (count > (b->table - pos) / unit)
+		return 0;
+	*at = pos;
+	*bytes = count * unit;
+	return unit;
+}
+
+/* A dictionary key with a NUL in it makes libplist abort the process (plist_get_key_val
+ * asserts its length is its strlen): each key object is looked at once. */
+static int bin_keys(const struct bin *b, const char *what)
+{
+	unsigned char *checked = calloc(b->nobj, 1);
+	if (!checked)
+		return fail(EX_OSERR, "out of memory checking %s", what);
+	int rc = 0;
+	for (uint64_t i = 0; i < b->nobj && rc == 0; i++) {
+		size_t pos = bin_object(b, i), refs = 0;
+		uint64_t n = 0;
+		if (!pos || b->d[pos] >> 4 != 0xd || bin_container(b, i, &refs, &n) != 1)
+			continue;
+		for (uint64_t k = 0; k < n / 2 && rc == 0; k++) {
+			uint64_t key = be(b->d + refs + k * b->ref_size, b->ref_size);
+			size_t at = 0;
+			uint64_t len = 0;
+			unsigned unit = key < b->nobj && !checked[key] ? bin_string(b, key, &at, &len) : 0;
+			if (key < b->nobj)
+				checked[key] = 1;
+			for (uint64_t j = 0; unit && j < len && rc == 0; j += unit)
+				if (!b->d[at + j] && (unit == 1 || !b->d[at + j + 1]))
+					rc = fail(EX_DATAERR, "%s is a binary plist with a NUL in a key", what);
+		}
+	}
+	free(checked);
+	return rc;
+}
+
 int plistx_bin_bounded(const char *data, size_t len, const char *what)
 {
 	if (len < 8 || memcmp(data, "bplist00", 8) != 0)
 		return 0;
 	struct bin b = { (const unsigned char *)data, len, 0, 0, 0, 0, 0 };
-	return bin_trailer(&b, what) < 0 ? -1 : bin_count(&b, what);
+	if (bin_trailer(&b, what) < 0 || bin_count(&b, what) < 0)
+		return -1;
+	return bin_keys(&b, what);
 }
 
 /* libplist 2.2 parses and frees XML recursively: a few MB of nested dicts overflow the stack.

@@ -14,9 +14,10 @@
 #define PLISTX_MAX_DEPTH 256          /* containers inside containers */
 
 /* Bytes that are not a binary plist pass (0). A binary plist passes when its
- * trailer, offset table and references are sound, it has no cycle, and it stays
- * within the limits above; else -1 and EX_DATAERR naming what. Reads only the
- * offset table and the containers' references: it never builds a node. */
+ * trailer, offset table and references are sound, it has no cycle, no dictionary key
+ * holds a NUL, and it stays within the limits above; else -1 and EX_DATAERR naming
+ * what. Reads only the offset table, the containers' references and the keys: it
+ * never builds a node. */
 int plistx_bin_bounded(const char *data, size_t len, const char *what);
 /* XML: containers nested at most PLISTX_MAX_DEPTH deep (libplist recurses on them). */
 int plistx_xml_bounded(const char *data, size_t len, const char *what);

@@ -339,6 +339,35 @@ static void test_found_shadowhash_rounds(void)
 	free(bin);
 }
 
+static void count_key(const char *key, plist_t val, void *arg)
+{
+	(void)key, (void)val;
+	(*(int *)arg)++;
+}
+
+/* Every fuzz target that reads a binary plist: a dictionary key in UTF-16 holding U+0000 made
+ * libplist abort the process (plist_get_key_val asserts its length is its strlen) as soon as
+ * claw walked the dictionary: claw-resolve on such a catalog, claw-inject on such a record. */
+static void test_found_nul_in_key(void)
+{
+	static const char utf16[] = "bplist00\xd1\x01\x02" "\x62\x00\x61\x00\x00" "\x09" "\x08\x0b\x10"
+				    "\0\0\0\0\0\0\x01\x01" "\0\0\0\0\0\0\0\x03" "\0\0\0\0\0\0\0\0" "\0\0\0\0\0\0\0\x11";
+	static const char ascii[] = "bplist00\xd1\x01\x02" "\x53\x61\x00\x62" "\x09" "\x08\x0b\x0f"
+				    "\0\0\0\0\0\0\x01\x01" "\0\0\0\0\0\0\0\x03" "\0\0\0\0\0\0\0\0" "\0\0\0\0\0\0\0\x10";
+	const char *const plists[] = { utf16, ascii };
+	const size_t lens[] = { sizeof utf16 - 1, sizeof ascii - 1 };
+	for (int i = 0; i < 2; i++) {
+		plist_t p = plistx_parse(plists[i], lens[i], "keys");
+		ok(!p && fail_code() == EX_DATAERR, "a %s key holding a NUL is refused (65): %s", i ? "ASCII" : "UTF-16",
+		   p ? "it was read" : fail_msg());
+		int n = 0;
+		plistx_dict_foreach(p, count_key, &n); /* what claw's walks do: libplist aborted here */
+		plist_free(p);
+	}
+	is_str(fail_msg(), "keys is a binary plist with a NUL in a key", "saying so");
+	ok(plistx_bin_bounded(utf16, sizeof utf16 - 1, "keys") < 0, "the binary bounds refuse it, before libplist reads it");
+}
+
 int main(void)
 {
 	const char *f = getenv("CLAW_FIXTURES");
@@ -353,5 +382,6 @@ int main(void)
 	test_found_long_header_value();
 	test_found_record_json();
 	test_found_shadowhash_rounds();
+	test_found_nul_in_key();
 	return tap_done();
 }
