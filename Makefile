@@ -51,7 +51,8 @@ MAN1       := $(wildcard man/man1/*.1)
 MAN5       := $(wildcard man/man5/*.5)
 MAN7       := $(wildcard man/man7/*.7)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
-UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(O)/unit/%)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(O)/unit/%) \
+	      $(patsubst tests/fuzz/fuzz_%.c,$(O)/unit/replay-%,$(wildcard tests/fuzz/fuzz_*.c))
 
 all: $(PROGS)
 
@@ -171,14 +172,35 @@ chaos: all fakes
 lint:
 	sh tests/run --lint-only
 
-# make fuzz: every parser under libFuzzer with ASan+UBSan, FUZZ_SECONDS each (seeded from the fixtures).
-FUZZ_SECONDS ?= 60
+# make fuzz: every reader of outside input, each a libFuzzer target of its own (tests/fuzz/
+# fuzz_TARGET.c, listed with its seeds and dictionary in tests/fuzz/targets), built with clang
+# under ASan and UBSan (a UB report is a crash) and run one after another; then a table of each
+# target's executions, seconds and findings. A finding stops its target, is kept in
+# build/fuzz/findings/TARGET/, and makes make fuzz fail; replay it with
+# build/fuzz/bin/fuzz-TARGET FILE, then add it to tests/fuzz/seeds/TARGET/, which make check
+# replays (tests/fuzz.bats). The corpus grows in build/fuzz/corpus/TARGET/ from run to run.
+#   make fuzz                                  every target for FUZZ_SECONDS (60) each
+#   make fuzz FUZZ_TARGETS="config http"       some of them
+#   nice -n 19 make fuzz FUZZ_RUNS=10000000    each to 10 million executions (the README's figures)
+# Fuzz builds define FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION: PBKDF2 runs one round (shadowhash.c).
+FUZZ_TARGETS ?= $(shell grep -v '^\#' tests/fuzz/targets | cut -d' ' -f1)
+FUZZ_RUNS ?=
+FUZZ_SECONDS ?= $(if $(FUZZ_RUNS),,60)
+FUZZ_CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 fuzz:
-	$(MAKE) CC=clang O=build/fuzz B=build/fuzz/bin SANITIZE= \
-		CFLAGS='-O1 -g -fsanitize=fuzzer-no-link,address,undefined' build/fuzz/libclaw.a
-	clang -O1 -g -fsanitize=fuzzer,address,undefined -iquote common $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
-		-o build/fuzz/fuzz_parsers tests/fuzz/fuzz_parsers.c build/fuzz/libclaw.a $(LDLIBS)
-	sh tests/fuzz/run build/fuzz/fuzz_parsers $(FUZZ_SECONDS)
+	$(MAKE) CC=clang O=build/fuzz B=build/fuzz/bin SANITIZE= CFLAGS='$(FUZZ_CFLAGS)' \
+		$(FUZZ_TARGETS:%=build/fuzz/bin/fuzz-%)
+	FUZZ_RUNS='$(FUZZ_RUNS)' FUZZ_SECONDS='$(FUZZ_SECONDS)' sh tests/fuzz/run build/fuzz/bin $(FUZZ_TARGETS)
+
+$(B)/fuzz-%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(O)/libclaw.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -iquote tests/fuzz $(LDFLAGS) -o $@ $< $(O)/libclaw.a $(LDLIBS)
+
+# The same targets without libFuzzer, run over files: make check replays the seeds with them.
+$(O)/unit/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(O)/libclaw.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -iquote tests/fuzz $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(O)/libclaw.a $(LDLIBS)
 
 bench: all fakes
 	CLAW_BIN=$(CURDIR)/$(B) CLAW_FAKE_BIN=$(CURDIR)/$(FAKE_B) bash tests/bench/run $(BENCH)

@@ -39,29 +39,34 @@ static void list_free(char **list, size_t n)
 	free(list);
 }
 
-/* Run a tool, its stdout parsed as a plist (NULL and fail() when it failed). */
-static plist_t tool_plist(const char *const argv[], const char *what)
+/* A tool's answer as a plist: NULL and fail() when it is not one, or when it is diskutil's
+ * report of an error ({Error = true; ErrorMessage = ...}). */
+static plist_t answer_plist(const char *out, size_t len, const char *what)
 {
-	struct spawn_opts o = SPAWN_OPTS_ZERO;
-	o.capture_out = o.capture_err = true;
-	o.timeout_ms = TOOL_TIMEOUT_MS;
-	struct spawn_result r;
-	if (spawn_run(argv, &o, &r) < 0)
-		return NULL;
-	plist_t p = NULL;
-	if (r.status != 0 && (!r.out.len || !strstr(r.out.data, "<plist")))
-		fail(EX_IOERR, "%s failed: %s", what, spawn_err_line(&r, "no reason given"));
-	else
-		p = plistx_parse(r.out.data ? r.out.data : "", r.out.len, what);
-	/* diskutil reports its errors as a plist: {Error = true; ErrorMessage = ...}. */
+	plist_t p = plistx_parse(out, len, what);
 	const char *msg = p ? plistx_dict_string(p, "ErrorMessage") : NULL;
 	if (msg) {
 		fail(EX_IOERR, "%s failed: %s", what, msg);
 		plist_free(p);
 		p = NULL;
 	}
-	spawn_result_free(&r);
 	return p;
+}
+
+/* Run a tool for its answer on stdout: a plist, or an error when it failed without one. */
+static int tool_output(const char *const argv[], const char *what, struct spawn_result *r)
+{
+	struct spawn_opts o = SPAWN_OPTS_ZERO;
+	o.capture_out = o.capture_err = true;
+	o.timeout_ms = TOOL_TIMEOUT_MS;
+	if (spawn_run(argv, &o, r) < 0)
+		return -1;
+	if (r->status != 0 && (!r->out.len || !strstr(r->out.data, "<plist"))) {
+		fail(EX_IOERR, "%s failed: %s", what, spawn_err_line(r, "no reason given"));
+		spawn_result_free(r);
+		return -1;
+	}
+	return 0;
 }
 
 static int tool_run(const char *const argv[], const char *what)
@@ -111,14 +116,9 @@ static void read_entities(struct attach *a, plist_t top)
 	}
 }
 
-int attach_image(const char *image, const char *format, struct attach *a)
+int attach_read_attach(struct attach *a, const char *out, size_t len, const char *what, const char *image)
 {
-	memset(a, 0, sizeof *a);
-	/* -owners on: without it the image's volumes mount with ownership ignored. */
-	const char *hdi[] = { "hdiutil", "attach", "-owners", "on", "-nomount", "-plist", image, NULL };
-	const char *asif[] = { "diskutil", "image", "attach", "-nomount", "-plist", image, NULL };
-	bool is_asif = format && !strcmp(format, "asif");
-	plist_t p = tool_plist(is_asif ? asif : hdi, is_asif ? "diskutil image attach" : "hdiutil attach");
+	plist_t p = answer_plist(out, len, what);
 	if (!p)
 		return -1;
 	read_entities(a, p);
@@ -127,8 +127,25 @@ int attach_image(const char *image, const char *format, struct attach *a)
 		a->disk = xstrdup(a->containers[0]);
 	if (!a->disk)
 		return fail(EX_DATAERR, "attaching '%s' gave no disk", image);
-	a->attached = true;
 	return 0;
+}
+
+int attach_image(const char *image, const char *format, struct attach *a)
+{
+	memset(a, 0, sizeof *a);
+	/* -owners on: without it the image's volumes mount with ownership ignored. */
+	const char *hdi[] = { "hdiutil", "attach", "-owners", "on", "-nomount", "-plist", image, NULL };
+	const char *asif[] = { "diskutil", "image", "attach", "-nomount", "-plist", image, NULL };
+	bool is_asif = format && !strcmp(format, "asif");
+	const char *what = is_asif ? "diskutil image attach" : "hdiutil attach";
+	struct spawn_result r;
+	if (tool_output(is_asif ? asif : hdi, what, &r) < 0)
+		return -1;
+	int rc = attach_read_attach(a, r.out.data ? r.out.data : "", r.out.len, what, image);
+	spawn_result_free(&r);
+	if (rc == 0)
+		a->attached = true;
+	return rc;
 }
 
 static bool ours(const struct attach *a, const char *dev)
@@ -179,35 +196,44 @@ static bool has_role(plist_t vol, const char *role)
 	return false;
 }
 
-/* "/dev/diskN" of the volume with the Data role in one of our containers. */
-static char *data_by_role(const struct attach *a)
+int attach_read_apfs_list(const struct attach *a, const char *out, size_t len, const char *what, char **dev)
 {
-	const char *argv[] = { "diskutil", "apfs", "list", "-plist", NULL };
-	plist_t p = tool_plist(argv, "diskutil apfs list");
+	*dev = NULL;
+	plist_t p = answer_plist(out, len, what);
 	if (!p)
-		return NULL;
-	char *dev = NULL;
+		return -1;
 	plist_t conts = plist_dict_get_item(p, "Containers");
 	uint32_t n = plist_get_node_type(conts) == PLIST_ARRAY ? plist_array_get_size(conts) : 0;
-	for (uint32_t i = 0; i < n && !dev; i++) {
+	for (uint32_t i = 0; i < n && !*dev; i++) {
 		plist_t c = plist_array_get_item(conts, i);
 		const char *ref = plistx_dict_string(c, "ContainerReference");
 		char *cdev = ref ? xasprintf("/dev/%s", ref) : NULL;
 		if (cdev && ours(a, cdev)) {
 			plist_t vols = plist_dict_get_item(c, "Volumes");
 			uint32_t m = plist_get_node_type(vols) == PLIST_ARRAY ? plist_array_get_size(vols) : 0;
-			for (uint32_t j = 0; j < m && !dev; j++) {
+			for (uint32_t j = 0; j < m && !*dev; j++) {
 				plist_t v = plist_array_get_item(vols, j);
 				const char *id = plistx_dict_string(v, "DeviceIdentifier");
 				if (id && has_role(v, "Data"))
-					dev = xasprintf("/dev/%s", id);
+					*dev = xasprintf("/dev/%s", id);
 			}
 		}
 		free(cdev);
 	}
 	plist_free(p);
-	if (!dev)
-		fail(EX_DATAERR, "no volume with the Data role on %s", a->disk);
+	return *dev ? 0 : fail(EX_DATAERR, "no volume with the Data role on %s", a->disk);
+}
+
+/* "/dev/diskN" of the volume with the Data role in one of our containers. */
+static char *data_by_role(const struct attach *a)
+{
+	const char *argv[] = { "diskutil", "apfs", "list", "-plist", NULL };
+	struct spawn_result r;
+	char *dev = NULL;
+	if (tool_output(argv, "diskutil apfs list", &r) < 0)
+		return NULL;
+	attach_read_apfs_list(a, r.out.data ? r.out.data : "", r.out.len, "diskutil apfs list", &dev);
+	spawn_result_free(&r);
 	return dev;
 }
 

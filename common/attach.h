@@ -25,4 +25,14 @@ int attach_enable_ownership(const struct attach *a);
 int attach_detach(struct attach *a);
 void attach_free(struct attach *a);
 
+/* The tools' answers, as they print them (what names the tool in errors; diskutil's own
+ * error plist is EX_IOERR with its message). From `hdiutil attach -plist` or `diskutil image
+ * attach -plist`: every device into a->devs, each whole disk with an APFS container's hint
+ * into a->containers, the first other whole disk (else the first container) as a->disk;
+ * EX_DATAERR naming image when there is none. */
+int attach_read_attach(struct attach *a, const char *out, size_t len, const char *what, const char *image);
+/* From `diskutil apfs list -plist`: "/dev/diskNsM" of the volume with the Data role in one
+ * of a's containers (or on a->disk) into *dev (free it); EX_DATAERR when none has it. */
+int attach_read_apfs_list(const struct attach *a, const char *out, size_t len, const char *what, char **dev);
+
 #endif

@@ -149,17 +149,13 @@ static size_t header_line(char *p, size_t size, size_t n, void *arg)
 {
 	struct http_head *hd = arg;
 	size_t len = size * n;
-	/* A redirect's headers come first: each new status line starts over. */
-	if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
+	if (http_header_is_status(p, len)) {
 		hd->ranges = false;
 		hd->size = -1;
 	}
-	if (len > 14 && !strncasecmp(p, "accept-ranges:", 14)) {
-		const char *v = p + 14;
-		while (*v == ' ')
-			v++;
-		hd->ranges = !strncasecmp(v, "bytes", 5);
-	}
+	int ranges = http_header_accept_ranges(p, len);
+	if (ranges)
+		hd->ranges = ranges > 0;
 	return len;
 }
 
@@ -264,4 +260,41 @@ int http_content_range(const char *value, struct http_range *out)
 	out->first = first;
 	out->last = last;
 	return 0;
+}
+
+bool http_header_is_status(const char *line, size_t len)
+{
+	return len >= 5 && !strncmp(line, "HTTP/", 5);
+}
+
+/* The value of a "name:" header line, whole (free it); NULL for a line of another name. */
+static char *header_value(const char *line, size_t len, const char *name)
+{
+	size_t n = strlen(name);
+	if (len <= n || strncasecmp(line, name, n))
+		return NULL;
+	return xstrndup(line + n, len - n);
+}
+
+int http_header_content_range(const char *line, size_t len, struct http_range *out)
+{
+	char *v = header_value(line, len, "content-range:");
+	if (!v)
+		return 0;
+	int rc = http_content_range(v, out) == 0 ? 1 : -1;
+	free(v);
+	return rc;
+}
+
+int http_header_accept_ranges(const char *line, size_t len)
+{
+	char *v = header_value(line, len, "accept-ranges:");
+	if (!v)
+		return 0;
+	const char *s = v;
+	while (*s == ' ')
+		s++;
+	int rc = !strncasecmp(s, "bytes", 5) ? 1 : -1;
+	free(v);
+	return rc;
 }

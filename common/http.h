@@ -46,4 +46,14 @@ char *http_url_file_name(const char *url);
  * one (a range that cannot be, in a file of a size the server still says). */
 int http_content_range(const char *value, struct http_range *out);
 
+/* Response header lines, as curl hands them over: one at a time, len bytes with the line's
+ * end, not NUL-terminated. A status line ("HTTP/...") starts a new answer's headers (a
+ * redirect's come first). */
+bool http_header_is_status(const char *line, size_t len);
+/* A Content-Range line: 1 and *out when its value reads (http_content_range), -1 when it does
+ * not (out->total still set when the value gives one); 0, *out untouched, for another line. */
+int http_header_content_range(const char *line, size_t len, struct http_range *out);
+/* An Accept-Ranges line: 1 when it says bytes, -1 when it says anything else; 0 for another line. */
+int http_header_accept_ranges(const char *line, size_t len);
+
 #endif

@@ -146,37 +146,45 @@ int inject_user(struct inject_ctx *c, struct payload *p)
 	return rc;
 }
 
-/* A dictionary this run already means to write, else the guest's: two parts may
- * each set a key in one file (disabled.plist), and neither may lose the other's. */
-static plist_t pending_dict(struct inject_ctx *c, struct payload *p, const char *rel)
+int inject_launchd_overrides(const char *old, size_t oldlen, const char *what, const char *label, char **xml,
+			     size_t *len)
 {
-	for (size_t i = 0; i < p->n; i++)
-		if (!strcmp(p->items[i].path, rel))
-			return plistx_parse(p->items[i].data.data, p->items[i].data.len, rel);
-	return guest_dict(c, rel);
-}
-
-/* launchd's override: label = false enables a daemon; the guest's other keys are
- * kept. XML, as launchd itself writes it. The second root sshd an earlier claw
- * enabled there goes. */
-static int launchd_enable(struct inject_ctx *c, struct payload *p, const char *label)
-{
-	const char *rel = "private/var/db/com.apple.xpc.launchd/disabled.plist";
-	plist_t d = pending_dict(c, p, rel);
+	plist_t d = old ? plistx_parse(old, oldlen, what) : plist_new_dict();
 	if (!d)
 		return -1;
 	if (plist_get_node_type(d) != PLIST_DICT) {
 		plist_free(d);
-		return fail(EX_DATAERR, "'%s' in the guest is not a dictionary", rel);
+		return fail(EX_DATAERR, "'%s' in the guest is not a dictionary", what);
 	}
 	plist_dict_set_item(d, label, plist_new_bool(0));
 	if (plist_dict_get_item(d, "com.claw.sshd"))
 		plist_dict_remove_item(d, "com.claw.sshd");
+	*xml = plistx_to_xml(d, len);
+	plist_free(d);
+	return *xml ? 0 : fail(EX_SOFTWARE, "libplist cannot write %s", what);
+}
+
+/* launchd's override for label, merged into what this run already means to write there, else
+ * into the guest's: two parts may each enable a daemon in it, and neither may lose the other's. */
+static int launchd_enable(struct inject_ctx *c, struct payload *p, const char *label)
+{
+	const char *rel = "private/var/db/com.apple.xpc.launchd/disabled.plist";
+	const struct buf *pending = NULL;
+	struct buf guest = BUF_ZERO;
+	for (size_t i = 0; i < p->n && !pending; i++)
+		if (!strcmp(p->items[i].path, rel))
+			pending = &p->items[i].data;
+	if (!pending && read_guest(c, rel, &guest))
+		pending = &guest;
+	char *xml;
 	size_t n;
-	char *xml = plistx_to_xml(d, &n);
+	const char *old = pending ? (pending->data ? pending->data : "") : NULL;
+	int rc = inject_launchd_overrides(old, pending ? pending->len : 0, rel, label, &xml, &n);
+	buf_free(&guest);
+	if (rc < 0)
+		return -1;
 	payload_file(p, rel, xml, n, ROOT, WHEEL, 0644);
 	free(xml);
-	plist_free(d);
 	return 0;
 }
 

@@ -57,6 +57,13 @@ int inject_firstboot(struct inject_ctx *c, struct payload *p);
 /* Screen Sharing with the VNC password; nothing when claw.yml has none. */
 int inject_vnc(struct inject_ctx *c, struct payload *p);
 
+/* launchd's overrides (disabled.plist) with label enabled (label = false) and the second root
+ * sshd an earlier claw enabled taken out; the guest's other keys kept. old: the file's bytes
+ * (what names it in errors), or NULL when it has none. *xml: XML, as launchd itself writes it
+ * (free it). EX_DATAERR when old is not a dictionary plist. */
+int inject_launchd_overrides(const char *old, size_t oldlen, const char *what, const char *label, char **xml,
+			     size_t *len);
+
 /* The SkipSetupItems keys claw writes: every one Apple's list marks as available on
  * macOS, a key with no macOS entry of its own taking the list's (10.9). */
 extern const char *const inject_skip_keys[];

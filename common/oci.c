@@ -42,7 +42,7 @@ static bool host_ok(const char *h, size_t n)
 {
 	const char *colon = memchr(h, ':', n);
 	size_t name = colon ? (size_t)(colon - h) : n;
-	if (name == 0 || name > 253)
+	if (name == 0 || name > 253 || n >= sizeof ((struct oci_ref *)0)->host)
 		return false;
 	for (size_t i = 0; i < name; i++) {
 		bool edge = i == 0 || i + 1 == name || h[i - 1] == '.' || h[i + 1] == '.';
@@ -52,6 +52,8 @@ static bool host_ok(const char *h, size_t n)
 	if (!colon)
 		return true;
 	size_t digits = n - name - 1;
+	if (digits > 5) /* 00000000001 is no port a registry is named with, and it must fit host[] */
+		return false;
 	unsigned long port = 0;
 	for (size_t i = name + 1; i < n; i++) {
 		if (!isdigit((unsigned char)h[i]))

@@ -3,6 +3,7 @@
 #include "plistx.h"
 #include "log.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdbool.h>
@@ -167,12 +168,71 @@ static int bin_count(const struct bin *b, const char *what)
 	return rc;
 }
 
+/* Where string object i's bytes are and how many there are; 1 for an ASCII string (0x5),
+ * 2 for UTF-16 (0x6), 0 for another object or one that does not fit. */
+static unsigned bin_string(const struct bin *b, uint64_t i, size_t *at, uint64_t *bytes)
+{
+	size_t pos = bin_object(b, i);
+	if (!pos)
+		return 0;
+	unsigned type = b->d[pos] >> 4, unit = type == 0x6 ? 2 : 1;
+	uint64_t count = b->d[pos] & 0xf;
+	if (type != 0x5 && type != 0x6)
+		return 0;
+	pos++;
+	if (count == 0xf) {
+		if (pos >= b->table || b->d[pos] >> 4 != 0x1 || (b->d[pos] & 0xf) > 3)
+			return 0;
+		unsigned ib = 1u << (b->d[pos] & 0xf);
+		if (ib > b->table - pos - 1)
+			return 0;
+		count = be(b->d + pos + 1, ib);
+		pos += 1 + ib;
+	}
+	if (count > (b->table - pos) / unit)
+		return 0;
+	*at = pos;
+	*bytes = count * unit;
+	return unit;
+}
+
+/* A dictionary key with a NUL in it makes libplist abort the process (plist_get_key_val
+ * asserts its length is its strlen): each key object is looked at once. */
+static int bin_keys(const struct bin *b, const char *what)
+{
+	unsigned char *checked = calloc(b->nobj, 1);
+	if (!checked)
+		return fail(EX_OSERR, "out of memory checking %s", what);
+	int rc = 0;
+	for (uint64_t i = 0; i < b->nobj && rc == 0; i++) {
+		size_t pos = bin_object(b, i), refs = 0;
+		uint64_t n = 0;
+		if (!pos || b->d[pos] >> 4 != 0xd || bin_container(b, i, &refs, &n) != 1)
+			continue;
+		for (uint64_t k = 0; k < n / 2 && rc == 0; k++) {
+			uint64_t key = be(b->d + refs + k * b->ref_size, b->ref_size);
+			size_t at = 0;
+			uint64_t len = 0;
+			unsigned unit = key < b->nobj && !checked[key] ? bin_string(b, key, &at, &len) : 0;
+			if (key < b->nobj)
+				checked[key] = 1;
+			for (uint64_t j = 0; unit && j < len && rc == 0; j += unit)
+				if (!b->d[at + j] && (unit == 1 || !b->d[at + j + 1]))
+					rc = fail(EX_DATAERR, "%s is a binary plist with a NUL in a key", what);
+		}
+	}
+	free(checked);
+	return rc;
+}
+
 int plistx_bin_bounded(const char *data, size_t len, const char *what)
 {
 	if (len < 8 || memcmp(data, "bplist00", 8) != 0)
 		return 0;
 	struct bin b = { (const unsigned char *)data, len, 0, 0, 0, 0, 0 };
-	return bin_trailer(&b, what) < 0 ? -1 : bin_count(&b, what);
+	if (bin_trailer(&b, what) < 0 || bin_count(&b, what) < 0)
+		return -1;
+	return bin_keys(&b, what);
 }
 
 static bool starts(const char *p, const char *stop, const char *lit)
@@ -234,6 +294,118 @@ int plistx_xml_bounded(const char *data, size_t len, const char *what)
 	return 0;
 }
 
+/* ---- the tree libplist built, held to what claw and macOS read alike: every string UTF-8
+ * text with no NUL in it, every dictionary's keys each once. libplist takes any bytes, and
+ * writes a string that is not UTF-8 back as garbage (a guest's record would lose it), and a
+ * NUL cuts a string short for C (libplist's own plist_get_string_val aborts on one). ---- */
+
+static bool text_ok(const unsigned char *p, size_t n)
+{
+	const unsigned char *end = p + n;
+	while (p < end) {
+		unsigned c = *p++, more, cp, min;
+		if (c == 0)
+			return false;
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf)
+			more = 1, cp = c & 0x1f, min = 0x80;
+		else if (c >= 0xe0 && c <= 0xef)
+			more = 2, cp = c & 0x0f, min = 0x800;
+		else if (c >= 0xf0 && c <= 0xf4)
+			more = 3, cp = c & 0x07, min = 0x10000;
+		else
+			return false;
+		if ((size_t)(end - p) < more)
+			return false;
+		for (unsigned i = 0; i < more; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		p += more;
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false; /* overlong, past Unicode, or half a UTF-16 pair */
+	}
+	return true;
+}
+
+static int check_tree(plist_t node, const char *what);
+
+static int key_order(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A key as an error message may show it: on one line. */
+static const char *shown_key(const char *key)
+{
+	for (const char *p = key; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return "(a key with a control character)";
+	return key;
+}
+
+/* A dictionary with a key twice is refused too: libplist keeps both, its look-ups find the
+ * first and macOS the last, so a merge would set one and leave the other for macOS to read. */
+static int check_dict(plist_t dict, const char *what)
+{
+	int rc = 0;
+	uint32_t size = plist_dict_get_size(dict), n = 0;
+	char **keys = calloc(size ? size : 1, sizeof *keys);
+	if (!keys)
+		return fail(EX_OSERR, "out of memory checking %s", what);
+	plist_dict_iter it = NULL;
+	plist_dict_new_iter(dict, &it);
+	for (;;) {
+		char *key = NULL;
+		plist_t val = NULL;
+		plist_dict_next_item(dict, it, &key, &val);
+		if (!val || n == size) {
+			free(key);
+			break;
+		}
+		keys[n++] = key;
+		if (!key || !text_ok((const unsigned char *)key, strlen(key)))
+			rc = fail(EX_DATAERR, "%s holds a key that is not UTF-8 text", what);
+		if (rc < 0 || (rc = check_tree(val, what)) < 0)
+			break;
+	}
+	free(it);
+	if (rc == 0)
+		qsort(keys, n, sizeof *keys, key_order);
+	for (uint32_t i = 1; rc == 0 && i < n; i++)
+		if (!strcmp(keys[i - 1], keys[i]))
+			rc = fail(EX_DATAERR, "%s has the key '%.64s' twice in one dictionary", what, shown_key(keys[i]));
+	for (uint32_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+	return rc;
+}
+
+/* libplist's walks are recursive too: the bounds checked before it parsed keep this one shallow. */
+static int check_tree(plist_t node, const char *what)
+{
+	switch (plist_get_node_type(node)) {
+	case PLIST_STRING: {
+		uint64_t n = 0;
+		const char *s = plist_get_string_ptr(node, &n);
+		if (!s || !text_ok((const unsigned char *)s, n))
+			return fail(EX_DATAERR, "%s holds a string that is not UTF-8 text", what);
+		return 0;
+	}
+	case PLIST_ARRAY:
+		for (uint32_t i = 0, n = plist_array_get_size(node); i < n; i++)
+			if (check_tree(plist_array_get_item(node, i), what) < 0)
+				return -1;
+		return 0;
+	case PLIST_DICT:
+		return check_dict(node, what);
+	default:
+		return 0;
+	}
+}
+
 plist_t plistx_parse(const char *data, size_t len, const char *what)
 {
 	plist_t p = NULL;
@@ -253,6 +425,10 @@ plist_t plistx_parse(const char *data, size_t len, const char *what)
 	}
 	if (!p)
 		fail(EX_DATAERR, "%s is not a property list", what);
+	else if (check_tree(p, what) < 0) {
+		plist_free(p);
+		p = NULL;
+	}
 	return p;
 }
 

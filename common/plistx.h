@@ -14,14 +14,16 @@
 #define PLISTX_MAX_DEPTH 256          /* containers inside containers */
 
 /* Bytes that are not a binary plist pass (0). A binary plist passes when its
- * trailer, offset table and references are sound, it has no cycle, and it stays
- * within the limits above; else -1 and EX_DATAERR naming what. Reads only the
- * offset table and the containers' references: it never builds a node. */
+ * trailer, offset table and references are sound, it has no cycle, no dictionary key
+ * holds a NUL, and it stays within the limits above; else -1 and EX_DATAERR naming
+ * what. Reads only the offset table, the containers' references and the keys: it
+ * never builds a node. */
 int plistx_bin_bounded(const char *data, size_t len, const char *what);
 /* XML: containers nested at most PLISTX_MAX_DEPTH deep (libplist recurses on them). */
 int plistx_xml_bounded(const char *data, size_t len, const char *what);
 /* Parse XML or binary plist bytes (checked by plistx_bin_bounded or _xml_bounded first);
- * NULL (and EX_DATAERR recorded, naming what) if it is not one. */
+ * NULL (and EX_DATAERR recorded, naming what) if it is not one, if a string or key in it
+ * is not UTF-8 text (or holds a NUL), or if a dictionary in it has a key twice. */
 plist_t plistx_parse(const char *data, size_t len, const char *what);
 /* Serialise; free the result with free(). */
 char *plistx_to_xml(plist_t p, size_t *len);

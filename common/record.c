@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <string.h>
 
 const char *const record_keys[] = { "url", "version", "build", "sha1", "sha256", "size", "source", NULL };
@@ -87,6 +88,34 @@ static int parse_kv_line(json_t *rec, char *line, int lineno, const char *what)
 	return 0;
 }
 
+/* A value key=value lines can hold: text on one line. */
+static bool one_line(const char *s)
+{
+	return !strpbrk(s, "\r\n");
+}
+
+/* JSON read as key=value lines are: a url, a number of bytes for size, and every other
+ * value of a record key text on one line, an empty one left out; else EX_DATAERR. */
+static int check_json(json_t *j, const char *what)
+{
+	for (int i = 0; record_keys[i]; i++) {
+		const char *key = record_keys[i];
+		json_t *v = json_object_get(j, key);
+		if (!v)
+			continue;
+		if (!strcmp(key, "size")) {
+			json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+			if (n < 0 || n > (json_int_t)1 << 52)
+				return fail(EX_DATAERR, "%s: size must be a number of bytes", what);
+		} else if (!json_is_string(v) || !one_line(json_string_value(v))) {
+			return fail(EX_DATAERR, "%s: %s must be text on one line", what, key);
+		} else if (!*json_string_value(v)) {
+			json_object_del(j, key);
+		}
+	}
+	return json_object_get(j, "url") ? 0 : fail(EX_DATAERR, "%s: no url", what);
+}
+
 static int parse_json(const char *text, size_t len, const char *what, json_t **out)
 {
 	json_error_t je;
@@ -95,10 +124,9 @@ static int parse_json(const char *text, size_t len, const char *what, json_t **o
 		json_decref(j);
 		return fail(EX_DATAERR, "%s: not a JSON object (line %d: %s)", what, je.line, j ? "not an object" : je.text);
 	}
-	json_t *size = json_object_get(j, "size");
-	if (size && !json_is_integer(size)) {
+	if (check_json(j, what) < 0) {
 		json_decref(j);
-		return fail(EX_DATAERR, "%s: size must be a number of bytes", what);
+		return -1;
 	}
 	*out = j;
 	return 0;

@@ -16,7 +16,8 @@ extern const char *const record_keys[];
 void record_set(json_t *rec, const char *key, const char *value);
 /* key=value lines in record_keys order. */
 int record_write_kv(json_t *rec, FILE *out);
-/* Text that is either key=value lines or a JSON object; EX_DATAERR naming the line. */
+/* Text that is either key=value lines or a JSON object, read alike: a url, size a number of
+ * bytes, every other value text on one line; EX_DATAERR naming the line. */
 int record_parse(const char *text, size_t len, const char *what, json_t **out);
 
 #endif

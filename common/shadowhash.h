@@ -10,6 +10,10 @@
 
 #define SHADOWHASH_ITERATIONS 45000
 #define SHADOWHASH_KEY "SALTED-SHA512-PBKDF2"
+/* The rounds a record may ask for: over 20 times what claw writes (macOS writes tens of
+ * thousands). A million is a second or two of PBKDF2: a guest's record cannot hold
+ * claw-inject for long. */
+#define SHADOWHASH_MAX_ITERATIONS 1000000
 
 /* A new binary plist (free with free). */
 int shadowhash_make(const char *password, unsigned iterations, char **out, size_t *len);

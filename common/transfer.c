@@ -781,15 +781,12 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct conn *c = arg;
 	size_t len = size * n;
-	if (len >= 5 && !strncmp(p, "HTTP/", 5))
+	if (http_header_is_status(p, len))
 		c->has_range = c->bad_range = false;
-	if (len > 14 && !strncasecmp(p, "content-range:", 14)) {
-		char v[128];
-		size_t vl = len - 14 < sizeof v - 1 ? len - 14 : sizeof v - 1;
-		memcpy(v, p + 14, vl);
-		v[vl] = '\0';
-		c->has_range = http_content_range(v, &c->range) == 0;
-		c->bad_range = !c->has_range;
+	int r = http_header_content_range(p, len, &c->range);
+	if (r) {
+		c->has_range = r > 0;
+		c->bad_range = r < 0;
 	}
 	return len;
 }

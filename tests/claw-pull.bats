@@ -310,6 +310,12 @@ JSON
 		run claw-pull --insecure -b z "$ref"
 		assert_failure 64
 	done
+	# A port is at most 5 digits, and host:port fits what claw keeps of it (found by make fuzz).
+	for host in "127.0.0.1:$(printf '%0240d' 1)" "127.0.0.1:000001" "$(printf 'a%.0s' $(seq 250)).a:5000"; do
+		run claw-pull --insecure -b z "$host/x"
+		assert_failure 64
+		assert_line "claw-pull: '$host/x': '$host' is not a registry host[:port]"
+	done
 	run claw-pull -b z nohost
 	assert_output --partial "claw-pull: 'nohost' is not an image reference: expected HOST[:PORT]/REPOSITORY[:TAG|@sha256:DIGEST]"
 	run claw-pull --insecure -b z registry.example.com/claw/mac:1
