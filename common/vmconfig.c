@@ -99,6 +99,15 @@ int vmconfig_read(const struct bundle *b, struct vmconfig *c)
 	return rc;
 }
 
+/* claw.yml's bound on a number (common/config.c), kept here: a screen has both sides, and a
+ * number past an unsigned's range would wrap. */
+#define DISPLAY_MAX 1000000
+
+static bool display_ok(json_int_t w, json_int_t h, json_int_t ppi)
+{
+	return w >= 1 && w <= DISPLAY_MAX && h >= 1 && h <= DISPLAY_MAX && ppi >= 0 && ppi <= DISPLAY_MAX;
+}
+
 int vmconfig_parse(json_t *o, const char *where, struct vmconfig *c)
 {
 	memset(c, 0, sizeof *c);
@@ -119,8 +128,10 @@ int vmconfig_parse(json_t *o, const char *where, struct vmconfig *c)
 		bad(where, "machineIdentifier is not base64");
 	else if (vmconfig_mac_normal(mac, c->mac) < 0)
 		bad(where, "macAddress is not a MAC address");
-	else if (cpu < 1 || cpu > 1024 || ram < (1 << 20) || w < 0 || h < 0 || ppi < 0 || disk < 0)
-		bad(where, "cpuCount, memorySize, display or diskSize out of range");
+	else if (cpu < 1 || cpu > 1024 || ram < (1 << 20) || disk < 0)
+		bad(where, "cpuCount, memorySize or diskSize out of range");
+	else if (json_object_get(o, "display") && !display_ok(w, h, ppi))
+		bad(where, "display out of range (width and height from 1 to 1000000)");
 	else if ((strcmp(fmt, "raw") && strcmp(fmt, "asif")) || copy_string(fmt, c->disk_format, sizeof c->disk_format) < 0)
 		bad(where, "diskFormat is neither raw nor asif");
 	else if (copy_string(ver, c->os_version, sizeof c->os_version) < 0 ||
