@@ -110,8 +110,10 @@ static bool is_hex(const char *s, size_t len)
 	return true;
 }
 
-/* The record: the URL argument, stdin ('-', or a pipe), or the bundle's ipsw.json. */
-static json_t *read_record(const char *arg, struct bundle *b)
+/* The record given: the URL argument, or stdin ('-', or a pipe). Read before the bundle is
+ * opened: in `claw-resolve -b B | claw-fetch -b B` the record comes from the stage that holds
+ * B's lock until it has printed it. NULL when nothing was given and the bundle's record will do. */
+static json_t *given_record(const char *arg, bool bundle_given)
 {
 	json_t *rec = NULL;
 	if (arg && strcmp(arg, "-")) {
@@ -119,21 +121,26 @@ static json_t *read_record(const char *arg, struct bundle *b)
 		record_set(rec, "url", arg);
 		return rec;
 	}
-	if (arg || !isatty(0)) {
-		struct buf in = BUF_ZERO;
-		if (file_read("/dev/stdin", 1 << 20, &in) < 0)
-			die_err();
-		bool blank = true;
-		for (size_t i = 0; i < in.len; i++)
-			blank = blank && isspace((unsigned char)in.data[i]);
-		if (!blank && record_parse(in.data, in.len, "standard input", &rec) < 0)
-			die_err();
-		buf_free(&in);
-		if (rec)
-			return rec;
-		if (arg || !b)
-			die(EX_NOINPUT, "nothing on standard input; expected a URL or a claw-resolve record");
-	}
+	if (!arg && isatty(0))
+		return NULL;
+	struct buf in = BUF_ZERO;
+	if (file_read("/dev/stdin", 1 << 20, &in) < 0)
+		die_err();
+	bool blank = true;
+	for (size_t i = 0; i < in.len; i++)
+		blank = blank && isspace((unsigned char)in.data[i]);
+	if (!blank && record_parse(in.data, in.len, "standard input", &rec) < 0)
+		die_err();
+	buf_free(&in);
+	if (!rec && (arg || !bundle_given))
+		die(EX_NOINPUT, "nothing on standard input; expected a URL or a claw-resolve record");
+	return rec;
+}
+
+/* Nothing given: the bundle's ipsw.json. */
+static json_t *bundle_record(struct bundle *b)
+{
+	json_t *rec = NULL;
 	if (!b)
 		cli_usage_error("no URL: give one, pipe a claw-resolve record, or -b a resolved bundle");
 	if (bundle_read_json(b, BUNDLE_IPSW_JSON, &rec) < 0)
@@ -419,10 +426,12 @@ int main(int argc, char **argv)
 		return list_or_prune(job.dir, prune, json, default_cache);
 	}
 
+	json_t *rec = given_record(optind < argc ? argv[optind] : NULL, bundle_arg);
 	struct bundle *b = NULL;
 	if (bundle_arg && (bundle_open(bundle_arg, BUNDLE_CREATE, &b) < 0 || bundle_lock(b, true) < 0))
 		die_err();
-	json_t *rec = read_record(optind < argc ? argv[optind] : NULL, b);
+	if (!rec)
+		rec = bundle_record(b);
 	const char *url = rstr(rec, "url");
 	if (!url)
 		die(EX_DATAERR, "the record has no url");

@@ -188,6 +188,19 @@ small_disk() {
 	assert_line "$CACHE/restore-26.6-25G72.ipsw"
 }
 
+@test "claw-resolve -b B | claw-fetch -b B: one bundle, both stages, whichever locks it first" {
+	# claw-fetch starts first and opens the bundle before the record arrives: it must not
+	# hold the bundle's lock while claw-resolve, which needs it, is still to print the record.
+	run timeout 30 sh -c 'claw-bundle init dev >/dev/null && { sleep 1; claw-resolve -b dev 99.1; } | claw-fetch -b dev'
+	assert_success
+	assert_output "$CACHE/restore-99.1-99A1.ipsw"
+	[ "$(readlink "$CLAW_HOME/VMs/dev.clawbundle/restore.ipsw")" = "$CACHE/restore-99.1-99A1.ipsw" ]
+	# And the bundle made by whichever of the two comes first.
+	run timeout 30 sh -c '{ sleep 1; claw-resolve -b new 99.1; } | claw-fetch -b new'
+	assert_success
+	[ -f "$CLAW_HOME/VMs/new.clawbundle/ipsw.json" ]
+}
+
 @test "-b: reads the bundle's ipsw.json and links restore.ipsw into the cache" {
 	claw-resolve -b dev 99.1 >/dev/null
 	run claw-fetch -b dev </dev/null
