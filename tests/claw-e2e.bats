@@ -289,3 +289,57 @@ claw-verify -b $CLAW_HOME/VMs/dev.clawbundle" || fail "make said: $made; dev.yml
 	# One sshd stands in for both guests: told to shut down, it cannot say whose guest it is.
 	for m in dev ci; do claw stop --force "$m"; done
 }
+
+# with_sudoers FILE CMD...: CMD where the real sudo reads FILE as /etc/sudoers (a private mount namespace).
+with_sudoers() {
+	local file=$1
+	shift
+	unshare -m --propagation private sh -c 'mount --bind "$1" /etc/sudoers && shift && exec "$@"' _ "$file" "$@"
+}
+
+@test "share/claw/examples/pipe.sh: the stages by hand, the secrets through the real sudo on inject's stdin" {
+	command -v sudo >/dev/null || skip "no sudo"
+	touch "$E2E/allow-bundle-keys" # see tests/helpers/e2e-keys
+	mkdir -p pipe
+	cd pipe
+	sed 's/^name: e2e/name: piped/; s|ssh_key: mykey.pub|ssh_key: ../mykey.pub|' ../claw.yml >piped.yml
+	# sudo as a Mac's admin meets it: env_reset (CLAW_HOME and every secret dropped), the
+	# programs on its secure_path as an installed claw's are; the fakes' plumbing kept.
+	cat >sudoers <<SUDOERS
+Defaults env_reset
+Defaults secure_path="$E2E/bin:$TOP/tests/fakes/host:/usr/sbin:/usr/bin:/sbin:/bin"
+Defaults env_keep += "CLAW_FAKE_DISKS CLAW_FAKE_VOLUMES CLAW_FAKE_GUEST_DATA"
+Defaults !lecture
+root ALL=(ALL:ALL) ALL
+SUDOERS
+	chmod 0440 sudoers
+	run with_sudoers "$PWD/sudoers" sh "$TOP/share/claw/examples/pipe.sh" piped piped.yml
+	assert_success
+	assert_line "piped is at 127.0.0.2"
+	b=$CLAW_HOME/VMs/piped.clawbundle
+	[ -f "$b/manifest.json" ]
+	[ -f "$b/inject.json" ]
+	[ "$(cat "$b/run/state")" = running ]
+	# The password reached the guest from claw.yml, though sudo dropped the environment (the
+	# one folder stands in for every guest's Data volume: piped's inject ran last).
+	python3 - "$DATA/private/var/db/dslocal/nodes/Default/users/$E2E_USER.plist" e2e-secret <<'PY'
+import hashlib, plistlib, sys
+rec = plistlib.load(open(sys.argv[1], "rb"))
+shd = plistlib.loads(rec["ShadowHashData"][0])["SALTED-SHA512-PBKDF2"]
+assert hashlib.pbkdf2_hmac("sha512", sys.argv[2].encode(), shd["salt"], shd["iterations"], 128) == shd["entropy"]
+PY
+	# and no record of claw's holds it.
+	run grep -rl e2e-secret "$b"
+	assert_failure
+	claw stop --force piped
+	# No NAME, no CONFIG: a usage line, nothing made.
+	run sh "$TOP/share/claw/examples/pipe.sh" nothing
+	assert_failure
+	assert_output --partial "usage: pipe.sh NAME CONFIG"
+	[ ! -e "$CLAW_HOME/VMs/nothing.clawbundle" ]
+	# A config that is not there: stopped at the first stage, nothing running.
+	run with_sudoers "$PWD/sudoers" sh "$TOP/share/claw/examples/pipe.sh" lost missing.yml
+	assert_failure
+	[ ! -e "$CLAW_HOME/VMs/lost.clawbundle/run/pid" ]
+	[ ! -e "$CLAW_HOME/VMs/lost.clawbundle/disk.img" ]
+}
