@@ -424,14 +424,19 @@ claw-boot: state: stopped"
 	assert_output "claw-restore: needs macOS 14 or later on Apple Silicon (Virtualization.framework)"
 }
 
-@test "a hardware model this host cannot run: 69" {
-	python3 - "$B/config.json" <<'PY'
+# hardware_model_of_platform N: the machine's hardware model says platform version N.
+hardware_model_of_platform() {
+	python3 - "$B/config.json" "$1" <<'PY'
 import base64, json, sys
 d = json.load(open(sys.argv[1]))
-hw = base64.b64decode(d["hardwareModel"]).decode().replace("<integer>12</integer><integer>0</integer>", "<integer>30</integer><integer>0</integer>")
+hw = base64.b64decode(d["hardwareModel"]).decode().replace("<integer>12</integer><integer>0</integer>", "<integer>%s</integer><integer>0</integer>" % sys.argv[2])
 d["hardwareModel"] = base64.b64encode(hw.encode()).decode()
 json.dump(d, open(sys.argv[1], "w"))
 PY
+}
+
+@test "a hardware model this host cannot run: 69" {
+	hardware_model_of_platform 30
 	run boot -b dev
 	assert_failure 69
 	assert_output "claw-boot: this host cannot run the machine's hardware model (host: macOS 15.5)"
@@ -770,13 +775,7 @@ suspend_and_resume() { # on the host CLAW_MODEL_MACOS names
 	broken
 	edit '	if (!SEND0(bool, hw, "isSupported")) {' '	if (0) {'
 	build
-	python3 - "$B/config.json" <<'PY'
-import base64, json, sys
-d = json.load(open(sys.argv[1]))
-hw = base64.b64decode(d["hardwareModel"]).decode().replace("<integer>12</integer><integer>0</integer>", "<integer>30</integer><integer>0</integer>")
-d["hardwareModel"] = base64.b64encode(hw.encode()).decode()
-json.dump(d, open(sys.argv[1], "w"))
-PY
+	hardware_model_of_platform 30
 	run boot -b dev
 	assert_failure 78
 	assert_output "claw-boot: invalid machine configuration: Invalid virtual machine configuration. The hardware model is not supported on the current host. (VZErrorDomain 2)"
