@@ -290,13 +290,6 @@ claw-verify -b $CLAW_HOME/VMs/dev.clawbundle" || fail "make said: $made; dev.yml
 	for m in dev ci; do claw stop --force "$m"; done
 }
 
-# with_sudoers FILE CMD...: CMD where the real sudo reads FILE as /etc/sudoers (a private mount namespace).
-with_sudoers() {
-	local file=$1
-	shift
-	unshare -m --propagation private sh -c 'mount --bind "$1" /etc/sudoers && shift && exec "$@"' _ "$file" "$@"
-}
-
 @test "share/claw/examples/pipe.sh: the stages by hand, the secrets through the real sudo on inject's stdin" {
 	command -v sudo >/dev/null || skip "no sudo"
 	touch "$E2E/allow-bundle-keys" # see tests/helpers/e2e-keys
@@ -305,14 +298,7 @@ with_sudoers() {
 	sed 's/^name: e2e/name: piped/; s|ssh_key: mykey.pub|ssh_key: ../mykey.pub|' ../claw.yml >piped.yml
 	# sudo as a Mac's admin meets it: env_reset (CLAW_HOME and every secret dropped), the
 	# programs on its secure_path as an installed claw's are; the fakes' plumbing kept.
-	cat >sudoers <<SUDOERS
-Defaults env_reset
-Defaults secure_path="$E2E/bin:$TOP/tests/fakes/host:/usr/sbin:/usr/bin:/sbin:/bin"
-Defaults env_keep += "CLAW_FAKE_DISKS CLAW_FAKE_VOLUMES CLAW_FAKE_GUEST_DATA"
-Defaults !lecture
-root ALL=(ALL:ALL) ALL
-SUDOERS
-	chmod 0440 sudoers
+	sudoers_file sudoers "$E2E/bin:$TOP/tests/fakes/host:/usr/sbin:/usr/bin:/sbin:/bin"
 	run with_sudoers "$PWD/sudoers" sh "$TOP/share/claw/examples/pipe.sh" piped piped.yml
 	assert_success
 	assert_line "piped is at 127.0.0.2"

@@ -32,15 +32,7 @@ teardown_file() {
 
 # sudoers RULE: the file sudo reads in the namespace.
 sudoers() {
-	cat >"$BATS_TEST_TMPDIR/sudoers" <<SUDOERS
-Defaults env_reset
-Defaults secure_path="$TOP/tests/fakes/host:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-Defaults env_keep += "CLAW_FAKE_DISKS CLAW_FAKE_VOLUMES CLAW_FAKE_GUEST_DATA CLAW_FAKE_GUEST_SYSTEM"
-Defaults !lecture
-root ALL=(ALL:ALL) ALL
-$1
-SUDOERS
-	chmod 0440 "$BATS_TEST_TMPDIR/sudoers"
+	sudoers_file "$BATS_TEST_TMPDIR/sudoers" "$TOP/tests/fakes/host:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "$1"
 }
 
 setup() {
@@ -78,8 +70,7 @@ as_user() {
 		shift
 	done
 	shift
-	unshare -m --propagation private sh -c 'mount --bind "$1" /etc/sudoers && shift && exec "$@"' _ \
-		"$BATS_TEST_TMPDIR/sudoers" env PATH="$TOP/tests/fakes/host:$PATH" "$TOP/tests/helpers/with-host-volumes" \
+	with_sudoers "$BATS_TEST_TMPDIR/sudoers" env PATH="$TOP/tests/fakes/host:$PATH" "$TOP/tests/helpers/with-host-volumes" \
 		setpriv --reuid="$SUDO_USER_NAME" --regid="$(id -g "$SUDO_USER_NAME")" --init-groups \
 		env -i HOME="$W" PATH="$OTHERS/bin:/usr/bin:/bin" CLAW_HOME="$CLAW_HOME" \
 		CLAW_FAKE_DISKS="$CLAW_FAKE_DISKS" CLAW_FAKE_VOLUMES="$CLAW_FAKE_VOLUMES" \

@@ -64,3 +64,28 @@ pretend_running() {
 	done
 	return 1
 }
+
+# sudoers_file FILE SECURE_PATH [RULE...]: FILE as a Mac admin's sudo reads /etc/sudoers
+# (env_reset, every secret dropped), the programs on SECURE_PATH, the fakes' plumbing kept;
+# root may do anything, and each RULE is a line of its own.
+sudoers_file() {
+	local file=$1 path=$2
+	shift 2
+	{
+		echo 'Defaults env_reset'
+		echo "Defaults secure_path=\"$path\""
+		echo 'Defaults env_keep += "CLAW_FAKE_DISKS CLAW_FAKE_VOLUMES CLAW_FAKE_GUEST_DATA CLAW_FAKE_GUEST_SYSTEM"'
+		echo 'Defaults !lecture'
+		echo 'root ALL=(ALL:ALL) ALL'
+		printf '%s\n' "$@"
+	} >"$file"
+	chmod 0440 "$file"
+}
+
+# with_sudoers FILE CMD...: CMD where the real sudo reads FILE as /etc/sudoers (a private
+# mount namespace: the machine's own sudoers is never touched).
+with_sudoers() {
+	local file=$1
+	shift
+	unshare -m --propagation private sh -c 'mount --bind "$1" /etc/sudoers && shift && exec "$@"' _ "$file" "$@"
+}
