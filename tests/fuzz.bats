@@ -41,6 +41,10 @@ replay() {
 	run sh -c "cd '$TOP/tests/fuzz' && ls fuzz_*.c | sed 's/^fuzz_//; s/\\.c\$//' | sort"
 	assert_success
 	assert_equal "$output" "$listed"
+	# and every target is replayed below: a target with no test of its own here is never run.
+	run sh -c "grep -o '{ replay [a-z0-9]*; }' '$BATS_TEST_FILENAME' | awk '{ print \$3 }' | tr -d ';' | sort"
+	assert_success
+	assert_equal "$output" "$listed"
 }
 
 @test "fuzz target config: claw.yml" { replay config; }
@@ -57,3 +61,7 @@ replay() {
 @test "fuzz target plist: plistx_parse and its bounds" { replay plist; }
 @test "fuzz target verify: the guest's answer to claw-verify" { replay verify; }
 @test "fuzz target http: Content-Range and the other response headers" { replay http; }
+@test "fuzz target lz4: a disk layer in Apple's LZ4 stream" { replay lz4; }
+@test "fuzz target manifest: a registry's manifest, read as tart's layout" { replay manifest; }
+@test "fuzz target tartconfig: tart's config.json" { replay tartconfig; }
+@test "fuzz target ref: an image reference" { replay ref; }
