@@ -186,26 +186,47 @@ static void spec_from(const struct vmconfig *c, const struct claw_config *cfg, s
 	s->os_version = c->os_version;
 }
 
-/* A saved state matches only the disk it was saved with: once not used, it is stale. */
-static int resume_saved(struct vm *vm, struct bundle *b, bool no_resume)
+enum { RESUMED, START_FRESH, STOPPED_PAUSED };
+
+/* A saved state matches only the disk it was saved with: once the machine has run without it,
+ * it is stale and goes. Until then it is the user's session: only a file the hypervisor says
+ * cannot be restored into this machine (EX_DATAERR) is discarded; any other failure (two
+ * machines already running, a locked disk) leaves it for the next boot. */
+static int resume_saved(struct vm *vm, struct bundle *b, const char *discard_flag)
 {
 	if (!bundle_has(b, BUNDLE_SAVED_STATE))
-		return 1;
-	if (no_resume) {
-		info("--no-resume: discarding the saved state");
-		return bundle_remove(b, BUNDLE_SAVED_STATE) < 0 ? -1 : 1;
+		return START_FRESH;
+	if (discard_flag) {
+		/* --no-resume asks for exactly this; --recovery is told, since it costs the session. */
+		if (!strcmp(discard_flag, "--recovery"))
+			warn("%s: discarding the saved state", discard_flag);
+		else
+			info("%s: discarding the saved state", discard_flag);
+		return bundle_remove(b, BUNDLE_SAVED_STATE) < 0 ? -1 : START_FRESH;
 	}
 	char *path = bundle_file(b, BUNDLE_SAVED_STATE);
 	int rc = vm_restore(vm, path);
 	free(path);
+	if (rc < 0 && fail_code() == EX_DATAERR) {
+		warn("cannot resume from the saved state (%s); starting afresh and discarding it", fail_msg());
+		return bundle_remove(b, BUNDLE_SAVED_STATE) < 0 ? -1 : START_FRESH;
+	}
+	if (rc == 0 && stop_signals) {
+		/* Stopped before the guest ran a cycle: the disk is still the one the state was saved with. */
+		info("stopped before it resumed: the saved state is kept");
+		return vm_force_stop(vm) < 0 ? -1 : STOPPED_PAUSED;
+	}
 	if (rc == 0 && vm_resume(vm) == 0) {
 		info("resumed from the saved state");
-		return bundle_remove(b, BUNDLE_SAVED_STATE);
+		return bundle_remove(b, BUNDLE_SAVED_STATE) < 0 ? -1 : RESUMED;
 	}
-	warn("cannot resume from the saved state (%s); starting afresh and discarding it", fail_msg());
+	char *why = xstrdup(fail_msg());
+	int code = fail_code();
 	if (rc == 0)
-		vm_force_stop(vm);
-	return bundle_remove(b, BUNDLE_SAVED_STATE) < 0 ? -1 : 1;
+		vm_force_stop(vm); /* restored, not resumed: it never ran */
+	fail(code, "cannot resume from the saved state: %s; it is kept for the next boot (--no-resume discards it)", why);
+	free(why);
+	return -1;
 }
 
 /* The state file whole under its name and the machine off, or neither: a saved state beside a
@@ -309,12 +330,14 @@ static int boot(struct bundle *b, const struct vmconfig *c, const struct claw_co
 	int rc = run_set_state(b, "starting");
 	if (rc == 0)
 		rc = vm_create(&spec, &vm);
-	int fresh = rc == 0 ? resume_saved(vm, b, no_resume || recovery) : -1;
-	if (fresh == 1)
+	int how = rc == 0 ? resume_saved(vm, b, recovery ? "--recovery" : no_resume ? "--no-resume" : NULL) : -1;
+	if (how == START_FRESH)
 		rc = vm_start(vm, recovery);
-	else if (fresh < 0)
+	else if (how < 0)
 		rc = -1;
-	if (rc == 0 && !stop_signals) {
+	if (how == STOPPED_PAUSED) {
+		rc = 0;
+	} else if (rc == 0 && !stop_signals) {
 		run_set_state(b, "running");
 		detached_and_running(b);
 		rc = supervise(vm, b, stop_timeout);

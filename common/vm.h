@@ -107,7 +107,9 @@ int vm_resume(struct vm *vm);
 /* Save a paused machine's state into a file (macOS 14+; EX_UNAVAILABLE, with the hypervisor's
  * reason, for a machine it cannot save). */
 int vm_save(struct vm *vm, const char *path);
-/* Restore a machine that has not run yet from a file; it ends paused. */
+/* Restore a machine that has not run yet from a file; it ends paused. EX_DATAERR when the
+ * file can never be restored into this machine (another host's, another configuration's, or
+ * damaged: VZErrorRestore); any other error says nothing against the file. */
 int vm_restore(struct vm *vm, const char *path);
 
 /* The next event, waiting up to timeout_ms (VM_EV_NONE when none came). */

@@ -168,6 +168,29 @@ someone else' >"$B/state.vzvmsave"
 	[ ! -e "$B/state.vzvmsave" ]
 }
 
+@test "a saved state the host cannot take now (two machines run) is kept for the next boot; --recovery says it discards it" {
+	boot -d -b dev
+	pid=$(cat "$B/run/pid")
+	kill -USR1 "$pid"
+	wait_for gone "$pid"
+	cp "$B/state.vzvmsave" saved
+	CLAW_FAKE_VM_LIMIT=1 run boot -b dev
+	assert_failure 69
+	assert_output "claw-boot: cannot resume from the saved state: the host already runs 2 macOS VMs (Apple's limit); stop one first (claw stop NAME); it is kept for the next boot (--no-resume discards it)"
+	cmp saved "$B/state.vzvmsave"
+	[ ! -e "$B/run/pid" ]
+	run boot -v -d -b dev --stop-timeout 0
+	assert_success
+	assert_line "claw-boot: resumed from the saved state"
+	pid=$(cat "$B/run/pid")
+	kill -USR1 "$pid"
+	wait_for gone "$pid"
+	CLAW_FAKE_VM_SHUTDOWN_AFTER=0 run boot -b dev --recovery
+	assert_success
+	assert_output "claw-boot: --recovery: discarding the saved state"
+	[ ! -e "$B/state.vzvmsave" ]
+}
+
 @test "a machine that stops with an error: 70 with its message, state error until cleaned" {
 	CLAW_FAKE_VM_CRASH_AFTER=0 run boot -v -b dev
 	assert_failure 70

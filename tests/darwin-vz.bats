@@ -524,6 +524,55 @@ suspend_and_resume() { # on the host CLAW_MODEL_MACOS names
 	[ ! -e "$B/state.vzvmsave" ]
 }
 
+@test "a saved state the host cannot take now (two other machines run) is kept, and resumes once one stops" {
+	export CLAW_MODEL_HOST_DIR=$BATS_TEST_TMPDIR/host
+	mkdir -p "$CLAW_MODEL_HOST_DIR"
+	boot -d -b dev
+	pid=$(cat "$B/run/pid")
+	kill -USR1 "$pid"
+	wait_for gone "$pid"
+	cp "$B/state.vzvmsave" saved
+	for m in a b; do
+		machine 15.2 "$m"
+		restore -q -b "$m" --reidentify
+		boot -d -b "$m"
+	done
+	run boot -b dev
+	assert_failure 69
+	assert_output "claw-boot: cannot resume from the saved state: the host already runs 2 macOS VMs (Apple's limit); stop one first (claw stop NAME); it is kept for the next boot (--no-resume discards it)"
+	cmp saved "$B/state.vzvmsave"
+	force_off a
+	run boot -v -d -b dev
+	assert_success
+	assert_line "claw-boot: resumed from the saved state"
+	force_off dev
+	force_off b
+}
+
+@test "Ctrl-C while a saved state is being restored: stopped before it runs, the state kept, exit 0" {
+	boot -d -b dev
+	pid=$(cat "$B/run/pid")
+	kill -USR1 "$pid"
+	wait_for gone "$pid"
+	cp "$B/state.vzvmsave" saved
+	CLAW_MODEL_OP_MS=1500 boot_bg -v -b dev
+	pid=$!
+	wait_for state_is starting
+	sleep 0.3 # inside the restore
+	kill -INT "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" = 0 ]
+	run cat "$BATS_TEST_TMPDIR/err"
+	assert_line "claw-boot: stopped before it resumed: the saved state is kept"
+	refute_line "claw-boot: resumed from the saved state"
+	cmp saved "$B/state.vzvmsave"
+	run boot -v -d -b dev
+	assert_success
+	assert_line "claw-boot: resumed from the saved state"
+	force_off dev
+}
+
 @test "when the stop after a save fails, the saved file is removed and the guest runs on" {
 	CLAW_MODEL_STOP_FAIL="The machine would not stop." boot -d -b dev
 	pid=$(cat "$B/run/pid")
@@ -792,8 +841,9 @@ suspend_and_resume() { # on the host CLAW_MODEL_MACOS names
 	kill -USR1 "$pid"
 	wait_for gone "$pid"
 	CLAW_MODEL_GUEST_HALT_MS=50 run boot -b dev
-	assert_line --index 0 "claw-boot: cannot resume from the saved state (cannot resume the machine: Invalid virtual machine state transition. Transition from state \"paused\" to state \"starting\" is invalid. (VZErrorDomain 4)); starting afresh and discarding it"
-	assert_success
+	assert_failure 70
+	assert_output "claw-boot: cannot resume from the saved state: cannot resume the machine: Invalid virtual machine state transition. Transition from state \"paused\" to state \"starting\" is invalid. (VZErrorDomain 4); it is kept for the next boot (--no-resume discards it)"
+	[ -f "$B/state.vzvmsave" ]
 	broken
 	edit '				done(off ? nil : err);' '				done(off ? err : err);'
 	build
@@ -828,7 +878,8 @@ suspend_and_resume() { # on the host CLAW_MODEL_MACOS names
 	build
 	: >"$B/state.vzvmsave"
 	run boot -b dev
-	assert_line --index 0 "claw-boot: cannot resume from the saved state (cannot restore the machine's state: Invalid virtual machine state transition. Transition from state \"running\" to state \"restoring\" is invalid. (VZErrorDomain 4)); starting afresh and discarding it"
+	assert_failure 70
+	assert_line --index 0 "claw-boot: cannot resume from the saved state: cannot restore the machine's state: Invalid virtual machine state transition. Transition from state \"running\" to state \"restoring\" is invalid. (VZErrorDomain 4); it is kept for the next boot (--no-resume discards it)"
 }
 
 @test "rules save-unvalidated and restore-unvalidated: saving or restoring without asking VZ first" {

@@ -24,6 +24,7 @@
 
 #define VZ_ERROR_TRANSITION 4 /* VZErrorInvalidVirtualMachineStateTransition */
 #define VZ_ERROR_LIMIT 6 /* VZErrorVirtualMachineLimitExceeded */
+#define VZ_ERROR_RESTORE 12 /* VZErrorRestore: the file cannot be restored into this machine */
 #define VZ_STATE_STOPPED 0
 #define VZ_STATE_ERROR 3
 #define AUX_ALLOW_OVERWRITE 1UL
@@ -616,6 +617,8 @@ static int on_queue(struct vm *vm, const char *what, int seconds, vz_op op)
 		rc = fail(EX_SOFTWARE, "cannot %s: Virtualization.framework did not answer within %d s", what, seconds);
 	else if (a->failed && a->code == VZ_ERROR_LIMIT)
 		rc = fail(EX_UNAVAILABLE, VM_LIMIT_MESSAGE);
+	else if (a->failed && a->code == VZ_ERROR_RESTORE)
+		rc = fail(EX_DATAERR, "cannot %s: %s", what, a->text);
 	else if (a->failed)
 		rc = fail(EX_SOFTWARE, "cannot %s: %s", what, a->text);
 	answer_put(a);

@@ -170,6 +170,7 @@ void model_run_main(uint64_t deadline_ns);
 uint64_t model_now_ns(void);
 void model_sleep_ms(long ms);
 void model_dispatch_leaks(void (*report)(const char *line));
+void model_dispatch_quiesce(long ms);
 
 /* ---- Foundation helpers (foundation.c) ---- */
 id ns_string(const char *utf8);       /* autoreleased */

@@ -1013,6 +1013,7 @@ static void at_exit(void)
 	const char *mode = getenv("CLAW_MODEL_LEAKS");
 	if (mode && !strcmp(mode, "off"))
 		return;
+	model_dispatch_quiesce(1000);
 	LOCK();
 	object_leaks();
 	model_dispatch_leaks(leak_line);

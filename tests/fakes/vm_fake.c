@@ -16,7 +16,7 @@
  *   CLAW_FAKE_VM_INSTALL_STEPS=N, _INSTALL_MS=MS   progress steps and their length
  *   CLAW_FAKE_VM_INSTALL_FAIL_AT=PCT  the installer fails at PCT percent
  *   CLAW_FAKE_VM_DISK_HOLD_MS=MS    the disk stays locked this long after install
- *   CLAW_FAKE_VM_LIMIT=1            start fails: the host's two-VM limit
+ *   CLAW_FAKE_VM_LIMIT=1            start and restore fail: the host's two-VM limit
  *   CLAW_FAKE_VM_HALT_FILE=FILE     the guest shuts down when FILE appears (the test guest's
  *                                   `sudo shutdown -h now`: tests/helpers/guest-shell)
  *   CLAW_FAKE_VM_SHUTDOWN_AFTER=S   the guest shuts itself down after S seconds
@@ -506,9 +506,11 @@ int vm_restore(struct vm *vm, const char *path)
 		return unsavable(vm);
 	if (vm->state != F_STOPPED)
 		return fail(EX_SOFTWARE, "cannot restore the machine's state: the machine is not stopped");
+	if (getenv("CLAW_FAKE_VM_LIMIT"))
+		return fail(EX_UNAVAILABLE, VM_LIMIT_MESSAGE);
 	struct buf b = BUF_ZERO;
-	if (file_read(path, 1 << 20, &b) < 0)
-		return -1;
+	if (file_read(path, 1 << 20, &b) < 0) /* VZErrorRestore, as for any file it cannot use */
+		return fail(EX_DATAERR, "cannot restore the machine's state: %s", fail_msg());
 	bool mine = b.len == 22 + vm->id.machine_id_len && !memcmp(b.data, "claw-fake-saved-state\n", 22) &&
 		    !memcmp(b.data + 22, vm->id.machine_id, vm->id.machine_id_len);
 	buf_free(&b);
