@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,9 +230,23 @@ static int resume_saved(struct vm *vm, struct bundle *b, const char *discard_fla
 	return -1;
 }
 
+/* A suspend that did not happen: said, and kept in run/suspend for whoever sent the signal
+ * (claw suspend), with its exit code. The machine runs on. */
+static void suspend_failed(struct bundle *b, const char *fmt, ...)
+{
+	char why[1024], line[1100];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	warn("%s; it runs on", why);
+	int n = snprintf(line, sizeof line, "%d %s\n", fail_code(), why);
+	bundle_write(b, BUNDLE_RUN_SUSPEND, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1, 0644);
+}
+
 /* The state file whole under its name and the machine off, or neither: a saved state beside a
  * guest that runs on would one day resume it into its past. */
-static int save_and_stop(struct vm *vm, const char *tmp, const char *path)
+static int save_and_stop(struct vm *vm, struct bundle *b, const char *tmp, const char *path)
 {
 	int rc = vm_save(vm, tmp);
 	/* The saved memory holds whatever the guest held: the user's alone. */
@@ -241,12 +256,12 @@ static int save_and_stop(struct vm *vm, const char *tmp, const char *path)
 		rc = fail_sys(EX_IOERR, "cannot rename '%s'", tmp);
 	if (rc < 0) {
 		unlink(tmp);
-		warn("cannot save the machine's state: %s; it runs on", fail_msg());
+		suspend_failed(b, "cannot save the machine's state: %s", fail_msg());
 		return -1;
 	}
 	if (vm_force_stop(vm) < 0) {
 		unlink(path);
-		warn("saved the machine's state but cannot stop it (%s): the saved state is removed; it runs on", fail_msg());
+		suspend_failed(b, "saved the machine's state but cannot stop it (%s): the saved state is removed", fail_msg());
 		return -1;
 	}
 	return 0;
@@ -257,14 +272,15 @@ static int suspend(struct vm *vm, struct bundle *b)
 {
 	char *tmp = bundle_file(b, BUNDLE_SAVED_STATE ".part"), *path = bundle_file(b, BUNDLE_SAVED_STATE);
 	int rc = -1;
+	bundle_remove(b, BUNDLE_RUN_SUSPEND);
 	run_set_state(b, "paused");
 	if (vm_pause(vm) == 0) {
 		run_set_state(b, "saving");
-		rc = save_and_stop(vm, tmp, path);
+		rc = save_and_stop(vm, b, tmp, path);
 		if (rc < 0)
 			vm_resume(vm);
 	} else {
-		warn("cannot pause the machine: %s; it runs on", fail_msg());
+		suspend_failed(b, "cannot pause the machine: %s", fail_msg());
 	}
 	if (rc < 0)
 		run_set_state(b, "running");

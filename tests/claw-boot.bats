@@ -294,10 +294,60 @@ someone else' >"$B/state.vzvmsave"
 	: >"$CLAW_FAKE_VM_LOG"
 	run claw stop dev
 	assert_success
-	assert_output "claw-boot: 'dev' has no address to reach its guest at (no run/ip; claw-ip -b dev --wait finds it)"
+	assert_output "" # why the guest could not be told is for -v: the stop went on
 	wait_for gone "$pid"
 	run vm_calls
 	assert_output "request_stop force_stop"
 	run cat "$B/boot.log"
 	assert_output "claw-boot: the guest did not shut down within 1 s; forcing it off"
+}
+
+@test "claw stop -v says why the guest could not be told; a machine still starting or stopping is stopped too" {
+	boot -d -b dev --stop-timeout 1
+	pid=$(cat "$B/run/pid")
+	run claw stop -v dev
+	assert_success
+	assert_line "claw-boot: 'dev' has no address to reach its guest at (no run/ip; claw-ip -b dev --wait finds it)"
+	wait_for gone "$pid"
+	# Already stopping (a claw start --stop-timeout 300's stop gave up): --force powers it off.
+	boot -d -b dev --stop-timeout 300
+	pid=$(cat "$B/run/pid")
+	kill -TERM "$pid"
+	wait_for grep -q stopping "$B/run/state"
+	: >"$CLAW_FAKE_VM_LOG"
+	run claw stop --force dev
+	assert_success
+	wait_for gone "$pid"
+	run vm_calls
+	assert_output "force_stop"
+	run claw stop dev
+	assert_success
+	assert_output ""
+}
+
+@test "claw suspend: a machine that cannot be saved says why at once (69), and runs on; one that can is saved" {
+	rm -rf "$B"
+	fake_ipsw old.ipsw version=13.6 build=22G120
+	restore -b dev -c claw.yml --ipsw old.ipsw
+	cp claw.yml "$B/claw.yml"
+	boot -d -b dev --stop-timeout 0
+	pid=$(cat "$B/run/pid")
+	run timeout 20 claw suspend dev
+	assert_failure 69
+	assert_output "claw: 'dev' was not suspended: cannot save the machine's state: a macOS 13.6 guest cannot be suspended (it needs macOS 14 or later): Unsupported entropy device in configuration.; it runs on"
+	kill -0 "$pid"
+	[ ! -e "$B/state.vzvmsave" ]
+	kill -TERM "$pid"
+	wait_for gone "$pid"
+	rm -rf "$B"
+	restore -b dev -c claw.yml --ipsw fake.ipsw
+	cp claw.yml "$B/claw.yml"
+	boot -d -b dev
+	pid=$(cat "$B/run/pid")
+	run claw suspend dev
+	assert_success
+	[ -f "$B/state.vzvmsave" ]
+	[ ! -e "$B/run/suspend" ]
+	run claw suspend dev
+	assert_failure 75
 }
