@@ -1,7 +1,7 @@
 /* claw-boot: run a restored VM until its guest stops.
  *
- * Order of the work: read config.json (hardware, and cpu and ram: the machine's
- * own, fitted to the host) and claw.yml's vm: (the display); claim the bundle
+ * Order of the work: read config.json (the hardware) and claw.yml's vm: (cpu and
+ * ram, but for a resume: config.json's; the display); claim the bundle
  * (run/pid, so a second boot is refused); with -d fork — before any hypervisor
  * call — and let the parent go once the machine runs; build the machine; resume
  * from a saved state if there is one, else start it; then supervise: SIGTERM/
@@ -157,27 +157,37 @@ static void detached_and_running(struct bundle *b)
 	parent_pipe = -1;
 }
 
-/* cpu and ram are the machine's own, config.json's — what it was made with, and the only ones
- * a saved state resumes with — fitted to this host. claw.yml asking for others is said, not done. */
-static void spec_from(const struct vmconfig *c, const struct claw_config *cfg, struct vm_spec *s)
+/* A saved state resumes only with the cpu and ram it was saved with: config.json's, claw.yml
+ * asking for others is said, not done. Otherwise a claw.yml's (given, or the bundle's; not the
+ * built-in defaults) are the machine's from this boot on, written into config.json. Either way
+ * fitted to this host. */
+static void spec_from(struct bundle *b, struct vmconfig *c, const struct claw_config *cfg, bool yml_given,
+		      bool resuming, struct vm_spec *s)
 {
 	unsigned yml_cpu = (unsigned)cfg->vm.cpu;
 	uint64_t yml_ram = cfg->vm.ram;
-	char a[32], b[32];
+	char a[32], m[32];
 	vm_fit(&yml_cpu, &yml_ram); /* what claw-restore would make of claw.yml here */
-	if (yml_cpu != c->cpu || yml_ram != c->ram) {
+	if (yml_given && (yml_cpu != c->cpu || yml_ram != c->ram) && resuming) {
 		size_format(cfg->vm.ram, 1, a);
-		size_format(c->ram, 1, b);
-		warn("claw.yml asks for vm.cpu %d and vm.ram %s; the machine was made with %u and %s (config.json), and keeps them",
-		     cfg->vm.cpu, a, c->cpu, b);
+		size_format(c->ram, 1, m);
+		warn("claw.yml asks for vm.cpu %d and vm.ram %s; the saved state was made with %u and %s (config.json), "
+		     "and resumes with them", cfg->vm.cpu, a, c->cpu, m);
+	} else if (yml_given && (yml_cpu != c->cpu || yml_ram != c->ram)) {
+		size_format(yml_ram, 1, a);
+		info("cpu and ram from claw.yml: %u and %s, from this boot on (config.json)", yml_cpu, a);
+		c->cpu = yml_cpu;
+		c->ram = yml_ram;
+		if (vmconfig_write(b, c) < 0)
+			warn("%s", fail_msg());
 	}
 	s->cpu = c->cpu;
 	s->ram = c->ram;
 	vm_fit(&s->cpu, &s->ram);
 	if (s->cpu != c->cpu || s->ram != c->ram) {
 		size_format(c->ram, 1, a);
-		size_format(s->ram, 1, b);
-		info("config.json's cpu %u and ram %s do not fit this host; the machine gets %u and %s", c->cpu, a, s->cpu, b);
+		size_format(s->ram, 1, m);
+		info("config.json's cpu %u and ram %s do not fit this host; the machine gets %u and %s", c->cpu, a, s->cpu, m);
 	}
 	s->width = (unsigned)cfg->vm.width;
 	s->height = (unsigned)cfg->vm.height;
@@ -336,12 +346,12 @@ static int supervise(struct vm *vm, struct bundle *b, long stop_timeout_s)
 	}
 }
 
-static int boot(struct bundle *b, const struct vmconfig *c, const struct claw_config *cfg, bool recovery,
+static int boot(struct bundle *b, struct vmconfig *c, const struct claw_config *cfg, bool yml_given, bool recovery,
 		bool no_resume, long stop_timeout)
 {
 	char *disk = bundle_file(b, BUNDLE_DISK), *aux = bundle_file(b, BUNDLE_AUX), *console = bundle_file(b, BUNDLE_RUN_CONSOLE);
 	struct vm_spec spec = { .disk = disk, .aux = aux, .console = console };
-	spec_from(c, cfg, &spec);
+	spec_from(b, c, cfg, yml_given, bundle_has(b, BUNDLE_SAVED_STATE) && !no_resume && !recovery, &spec);
 	struct vm *vm = NULL;
 	int rc = run_set_state(b, "starting");
 	if (rc == 0)
@@ -445,7 +455,7 @@ int main(int argc, char **argv)
 		detach(b);
 	catch_signals();
 
-	int rc = boot(b, &c, cfg, recovery, no_resume, (long)stop_timeout);
+	int rc = boot(b, &c, cfg, config_path || bundle_has(b, BUNDLE_CONFIG), recovery, no_resume, (long)stop_timeout);
 	run_set_state(b, rc < 0 ? "error" : "stopped");
 	run_release(b);
 	config_free(cfg);

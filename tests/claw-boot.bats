@@ -206,17 +206,33 @@ someone else' >"$B/state.vzvmsave"
 	[ ! -e "$B/run/pid" ]
 }
 
-@test "cpu and ram are config.json's, fitted to what the host allows; a claw.yml asking for others is told" {
+@test "cpu and ram are claw.yml's, fitted to the host and kept in config.json; a saved state resumes with its own" {
 	CLAW_FAKE_VM_MAX_CPU=1 CLAW_FAKE_VM_MAX_RAM=3221225472 CLAW_FAKE_VM_SHUTDOWN_AFTER=0 run boot -v -b dev
 	assert_success
-	assert_line "claw-boot: config.json's cpu 2 and ram 4GB do not fit this host; the machine gets 1 and 3GB"
+	assert_line "claw-boot: cpu and ram from claw.yml: 1 and 3GB, from this boot on (config.json)"
 	grep -q '^create cpu=1 ram=3221225472 ' "$CLAW_FAKE_VM_LOG"
 	: >"$CLAW_FAKE_VM_LOG"
 	sed -i 's/cpu: 2/cpu: 1/; s/ram: 4GB/ram: 6GB/' "$B/claw.yml"
 	CLAW_FAKE_VM_SHUTDOWN_AFTER=0 run boot -b dev
 	assert_success
-	assert_output "claw-boot: claw.yml asks for vm.cpu 1 and vm.ram 6GB; the machine was made with 2 and 4GB (config.json), and keeps them"
-	grep -q '^create cpu=2 ram=4294967296 ' "$CLAW_FAKE_VM_LOG"
+	assert_output ""
+	grep -q '^create cpu=1 ram=6442450944 ' "$CLAW_FAKE_VM_LOG"
+	run python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["cpuCount"], d["memorySize"])' "$B/config.json"
+	assert_output "1 6442450944"
+	# Suspended with 1 and 6GB: claw.yml asking for more is told, and the state resumes as saved.
+	boot -d -b dev
+	pid=$(cat "$B/run/pid")
+	kill -USR1 "$pid"
+	wait_for gone "$pid"
+	sed -i 's/cpu: 1/cpu: 2/' "$B/claw.yml"
+	: >"$CLAW_FAKE_VM_LOG"
+	run boot -d -b dev --stop-timeout 0
+	assert_success
+	assert_output "claw-boot: claw.yml asks for vm.cpu 2 and vm.ram 6GB; the saved state was made with 1 and 6GB (config.json), and resumes with them"
+	grep -q '^create cpu=1 ram=6442450944 ' "$CLAW_FAKE_VM_LOG"
+	pid=$(cat "$B/run/pid")
+	kill -TERM "$pid"
+	wait_for gone "$pid"
 }
 
 @test "a machine made from macOS 13 cannot be suspended: SIGUSR1 says why, and it runs on" {

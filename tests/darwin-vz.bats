@@ -360,14 +360,20 @@ claw-boot: state: stopped"
 	assert_line --partial "startWithOptions:completionHandler:"
 }
 
-@test "boot takes cpu and ram from config.json, fitted to the host, and says so when claw.yml differs" {
+@test "boot takes cpu and ram from claw.yml, fitted to the host, into config.json; with no claw.yml, config.json's" {
 	yml 1 5GB >"$B/claw.yml"
-	CLAW_MODEL_GUEST_HALT_MS=50 run boot -b dev
+	CLAW_MODEL_GUEST_HALT_MS=50 run boot -v -b dev
 	assert_success
-	assert_output "claw-boot: claw.yml asks for vm.cpu 1 and vm.ram 5GB; the machine was made with 2 and 4GB (config.json), and keeps them"
-	CLAW_MODEL_NCPU=1 CLAW_MODEL_GUEST_HALT_MS=50 run boot -v -b dev -c claw.yml
+	assert_line "claw-boot: cpu and ram from claw.yml: 1 and 5GB, from this boot on (config.json)"
+	run json "$B/config.json" 'd["cpuCount"], d["memorySize"]'
+	assert_output "(1, 5368709120)"
+	rm "$B/claw.yml"
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["cpuCount"]=4; json.dump(d, open(sys.argv[1],"w"))' "$B/config.json"
+	CLAW_MODEL_NCPU=2 CLAW_MODEL_GUEST_HALT_MS=50 run boot -v -b dev
 	assert_success
-	assert_line "claw-boot: config.json's cpu 2 and ram 4GB do not fit this host; the machine gets 1 and 4GB"
+	assert_line "claw-boot: config.json's cpu 4 and ram 5GB do not fit this host; the machine gets 2 and 5GB"
+	run json "$B/config.json" 'd["cpuCount"]'
+	assert_output 4
 }
 
 @test "the host's limit of two macOS VMs: the third claw-boot is 69, with what to do" {
@@ -501,7 +507,7 @@ suspend_and_resume() { # on the host CLAW_MODEL_MACOS names
 	yml 1 5GB >"$B/claw.yml"
 	run boot -v -d -b dev
 	assert_success
-	assert_line "claw-boot: claw.yml asks for vm.cpu 1 and vm.ram 5GB; the machine was made with 2 and 4GB (config.json), and keeps them"
+	assert_line "claw-boot: claw.yml asks for vm.cpu 1 and vm.ram 5GB; the saved state was made with 2 and 4GB (config.json), and resumes with them"
 	assert_line "claw-boot: resumed from the saved state"
 	force_off dev
 }
