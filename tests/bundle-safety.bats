@@ -110,6 +110,7 @@ in_overlay_root() {
 		mount -t tmpfs tmpfs "$t/root/dev"
 		mknod -m 666 "$t/root/dev/null" c 1 3
 		mknod -m 444 "$t/root/dev/urandom" c 1 9
+		ln -s /proc/self/fd/0 "$t/root/dev/stdin"
 		mount -t proc proc "$t/root/proc"
 		exec chroot "$t/root" "$@"
 	' in_overlay_root "$t" "$@"

@@ -87,5 +87,6 @@ sudoers_file() {
 with_sudoers() {
 	local file=$1
 	shift
+	# shellcheck disable=SC2016 # $1 and $@ are the inner sh's
 	unshare -m --propagation private sh -c 'mount --bind "$1" /etc/sudoers && shift && exec "$@"' _ "$file" "$@"
 }
