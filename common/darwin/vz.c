@@ -698,9 +698,11 @@ int vm_request_stop(struct vm *vm)
 	dispatch_sync(vm->queue, ^{
 		void *p = objc_autoreleasePoolPush();
 		id err = nil;
-		ok = SEND0(bool, vm->machine, "canRequestStop") &&
-		     SEND1(bool, vm->machine, "requestStopWithError:", id *, &err);
-		if (!ok)
+		bool can = SEND0(bool, vm->machine, "canRequestStop");
+		ok = can && SEND1(bool, vm->machine, "requestStopWithError:", id *, &err);
+		if (!can)
+			snprintf(whyp, 512, "the machine is not running (canRequestStop is NO)");
+		else if (!ok)
 			error_text(err, whyp, 512);
 		objc_autoreleasePoolPop(p);
 	});
