@@ -1,19 +1,23 @@
 /* claw-boot: run a restored VM until its guest stops.
  *
  * Order of the work: read config.json (the hardware) and claw.yml's vm: (cpu and
- * ram, but for a resume: config.json's; the display); claim the bundle
+ * ram, but for a resume: config.json's; the display; the shared folders, to which
+ * each --dir adds one: all checked before anything starts); claim the bundle
  * (run/pid, so a second boot is refused); with -d fork — before any hypervisor
  * call — and let the parent go once the machine runs; build the machine; resume
  * from a saved state if there is one, else start it; then supervise: SIGTERM/
  * SIGINT press the power button (a macOS guest answers with a dialog) and force
  * it off after --stop-timeout (a second signal forces at once); SIGUSR1 saves the
  * machine's state into the bundle and stops, so the next boot resumes.
- * run/state follows every change; run/ is cleaned on exit but for the console log.
+ * run/state follows every change, and run/shares.json says what the machine shares;
+ * run/ is cleaned on exit but for the console log.
  * --shutdown asks a running machine's guest, over SSH, to shut itself down: what
  * `claw stop` tries first.
  * Exit: 0 the guest stopped (or was stopped, or was saved; or was asked to);
- * 64 usage; 65 bad config.json; 66 not restored, or no address; 69 needs macOS,
- * or the host runs 2 macOS VMs, or not running; 70 the machine stopped with an
+ * 64 usage (a bad --dir, or one whose name is taken); 65 bad config.json; 66 not
+ * restored, or no address, or a shared folder that is not there; 69 needs macOS, or
+ * the host runs 2 macOS VMs, or not running, or a guest too old to mount shared
+ * folders; 70 the machine stopped with an
  * error; 75 already running, or the guest cannot be reached; 77 its host key is
  * not the bundle's; 78 invalid machine. */
 #include "bundle.h"
@@ -22,6 +26,7 @@
 #include "guest.h"
 #include "log.h"
 #include "run.h"
+#include "shares.h"
 #include "spawn.h"
 #include "util.h"
 #include "vm.h"
@@ -40,16 +45,18 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: claw-boot [-dqv] -b BUNDLE [-c FILE] [--recovery] [--no-resume] [--stop-timeout SECONDS]\n"
+	"usage: claw-boot [-dqv] -b BUNDLE [-c FILE] [--dir [NAME:]PATH[:ro]]... [--recovery] [--no-resume]\n"
+	"                 [--stop-timeout SECONDS]\n"
 	"       claw-boot [-qv] -b BUNDLE [-c FILE] --shutdown\n"
 	"       claw-boot -h | --version\n";
 
-enum { OPT_RECOVERY = OPT_FIRST_PRIVATE, OPT_NO_RESUME, OPT_STOP_TIMEOUT, OPT_SHUTDOWN };
+enum { OPT_RECOVERY = OPT_FIRST_PRIVATE, OPT_NO_RESUME, OPT_STOP_TIMEOUT, OPT_SHUTDOWN, OPT_DIR };
 
 static const struct option options[] = {
 	{ "bundle", required_argument, NULL, 'b' },
 	{ "config", required_argument, NULL, 'c' },
 	{ "detach", no_argument, NULL, 'd' },
+	{ "dir", required_argument, NULL, OPT_DIR },
 	{ "recovery", no_argument, NULL, OPT_RECOVERY },
 	{ "no-resume", no_argument, NULL, OPT_NO_RESUME },
 	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
@@ -277,12 +284,17 @@ static int save_and_stop(struct vm *vm, struct bundle *b, const char *tmp, const
 	return 0;
 }
 
-/* SIGUSR1: pause, save beside the disk, power off. On failure it runs on. */
+/* SIGUSR1: pause, save beside the disk, power off. On failure it runs on; a machine the
+ * hypervisor cannot save (shared folders on a macOS 14 host, an old guest) is not even paused. */
 static int suspend(struct vm *vm, struct bundle *b)
 {
+	bundle_remove(b, BUNDLE_RUN_SUSPEND);
+	if (vm_can_save(vm) < 0) {
+		suspend_failed(b, "cannot save the machine's state: %s", fail_msg());
+		return -1;
+	}
 	char *tmp = bundle_file(b, BUNDLE_SAVED_STATE ".part"), *path = bundle_file(b, BUNDLE_SAVED_STATE);
 	int rc = -1;
-	bundle_remove(b, BUNDLE_RUN_SUSPEND);
 	run_set_state(b, "paused");
 	if (vm_pause(vm) == 0) {
 		run_set_state(b, "saving");
@@ -346,14 +358,32 @@ static int supervise(struct vm *vm, struct bundle *b, long stop_timeout_s)
 	}
 }
 
-static int boot(struct bundle *b, struct vmconfig *c, const struct claw_config *cfg, bool yml_given, bool recovery,
-		bool no_resume, long stop_timeout)
+/* claw.yml's shares and --dir's, checked before anything starts. */
+static int gather_shares(struct share_list *l, const struct claw_config *cfg, struct share_list *dirs,
+			 const struct vmconfig *c)
+{
+	shares_add_config(l, cfg);
+	if (shares_add_list(l, dirs) < 0 || shares_check(l, c->os_version) < 0)
+		return -1;
+	if (l->n && !*c->os_version)
+		warn("config.json does not say which macOS the guest runs; a macOS guest mounts shared folders from %d on",
+		     SHARES_MIN_GUEST);
+	for (size_t i = 0; i < l->n; i++)
+		info("sharing '%s' as %s/%s%s", l->items[i].path, SHARES_GUEST_DIR, l->items[i].name,
+		     l->items[i].read_only ? " (read-only)" : "");
+	return 0;
+}
+
+static int boot(struct bundle *b, struct vmconfig *c, const struct claw_config *cfg, bool yml_given,
+		const struct share_list *shares, bool recovery, bool no_resume, long stop_timeout)
 {
 	char *disk = bundle_file(b, BUNDLE_DISK), *aux = bundle_file(b, BUNDLE_AUX), *console = bundle_file(b, BUNDLE_RUN_CONSOLE);
-	struct vm_spec spec = { .disk = disk, .aux = aux, .console = console };
+	struct vm_spec spec = { .disk = disk, .aux = aux, .console = console, .shares = shares->items, .nshares = shares->n };
 	spec_from(b, c, cfg, yml_given, bundle_has(b, BUNDLE_SAVED_STATE) && !no_resume && !recovery, &spec);
 	struct vm *vm = NULL;
 	int rc = run_set_state(b, "starting");
+	if (rc == 0)
+		rc = shares_record(b, shares, getpid());
 	if (rc == 0)
 		rc = vm_create(&spec, &vm);
 	int how = rc == 0 ? resume_saved(vm, b, recovery ? "--recovery" : no_resume ? "--no-resume" : NULL) : -1;
@@ -408,6 +438,7 @@ int main(int argc, char **argv)
 	const char *bundle_arg = NULL, *config_path = NULL;
 	bool detached = false, recovery = false, no_resume = false, shutdown = false, timeout_given = false;
 	uint64_t stop_timeout = 60;
+	struct share_list dirs = SHARE_LIST_ZERO, shares = SHARE_LIST_ZERO;
 	int opt;
 	cli_init(argv[0], usage);
 	while ((opt = getopt_long(argc, argv, "b:c:dhqv", options, NULL)) != -1) {
@@ -415,6 +446,10 @@ int main(int argc, char **argv)
 		case 'b': bundle_arg = optarg; break;
 		case 'c': config_path = optarg; break;
 		case 'd': detached = true; break;
+		case OPT_DIR:
+			if (shares_add_dir(&dirs, optarg) < 0)
+				cli_usage_error("%s", fail_msg());
+			break;
 		case OPT_RECOVERY: recovery = true; break;
 		case OPT_NO_RESUME: no_resume = true; break;
 		case OPT_STOP_TIMEOUT:
@@ -430,8 +465,8 @@ int main(int argc, char **argv)
 		cli_usage_error("unexpected argument '%s'", argv[optind]);
 	if (!bundle_arg)
 		cli_usage_error("-b BUNDLE is required");
-	if (shutdown && (detached || recovery || no_resume || timeout_given))
-		cli_usage_error("--shutdown takes no -d, --recovery, --no-resume or --stop-timeout");
+	if (shutdown && (detached || dirs.n || recovery || no_resume || timeout_given))
+		cli_usage_error("--shutdown takes no -d, --dir, --recovery, --no-resume or --stop-timeout");
 	if (shutdown) /* the guest is asked; no hypervisor is needed for that */
 		return shutdown_guest(bundle_arg, config_path);
 	if (vm_host_check() < 0)
@@ -448,16 +483,18 @@ int main(int argc, char **argv)
 	/* Under the bundle's lock while it claims run/pid: a snapshot, rollback, inject, restore or
 	 * rm in progress holds the lock and finds the machine stopped throughout. */
 	if (bundle_lock(b, true) < 0 || vmconfig_read(b, &c) < 0 || cli_load_config(config_path, b, &cfg) < 0 ||
-	    run_claim(b) < 0)
+	    gather_shares(&shares, cfg, &dirs, &c) < 0 || run_claim(b) < 0)
 		die_err();
 	bundle_unlock(b);
 	if (detached)
 		detach(b);
 	catch_signals();
 
-	int rc = boot(b, &c, cfg, config_path || bundle_has(b, BUNDLE_CONFIG), recovery, no_resume, (long)stop_timeout);
+	int rc = boot(b, &c, cfg, config_path || bundle_has(b, BUNDLE_CONFIG), &shares, recovery, no_resume,
+		      (long)stop_timeout);
 	run_set_state(b, rc < 0 ? "error" : "stopped");
 	run_release(b);
+	shares_free(&shares);
 	config_free(cfg);
 	bundle_close(b);
 	if (rc < 0)

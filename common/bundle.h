@@ -30,6 +30,7 @@
 #define BUNDLE_RUN_STATE "run/state"
 #define BUNDLE_RUN_IP "run/ip"
 #define BUNDLE_RUN_CONSOLE "run/console.log"
+#define BUNDLE_RUN_SHARES "run/shares.json" /* the folders the running machine shares (shares.h) */
 #define BUNDLE_RUN_SUSPEND "run/suspend" /* why the last SIGUSR1 did not save: "CODE message" */
 #define BUNDLE_BOOT_LOG "boot.log"
 #define BUNDLE_SAVED_STATE "state.vzvmsave"

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "bundle.h"
 #include "log.h"
+#include "shares.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -17,7 +18,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
-enum ftype { T_MAP, T_INT, T_SIZE, T_BOOL, T_STR, T_SECRET, T_PATH, T_BREWLIST, T_NPMLIST, T_CUSTOM };
+enum ftype { T_MAP, T_INT, T_SIZE, T_BOOL, T_STR, T_SECRET, T_PATH, T_BREWLIST, T_NPMLIST, T_CUSTOM, T_SHARES };
 
 struct field {
 	const char *key;
@@ -30,8 +31,13 @@ static const struct field display_fields[] = {
 };
 static const struct field vm_fields[] = {
 	{ "cpu", T_INT, NULL },    { "ram", T_SIZE, NULL },   { "disk", T_SIZE, NULL },
-	{ "macos", T_STR, NULL },  { "display", T_MAP, display_fields }, { NULL, 0, NULL },
+	{ "macos", T_STR, NULL },  { "display", T_MAP, display_fields }, { "shares", T_SHARES, NULL },
+	{ NULL, 0, NULL },
 };
+static const struct field share_fields[] = {
+	{ "path", T_PATH, NULL }, { "name", T_STR, NULL }, { "read_only", T_BOOL, NULL }, { NULL, 0, NULL },
+};
+static const struct field share_entry = { "", T_MAP, share_fields };
 static const struct field access_fields[] = {
 	{ "username", T_STR, NULL },         { "password", T_SECRET, NULL },
 	{ "password_file", T_PATH, NULL },   { "ssh_key", T_PATH, NULL },
@@ -57,7 +63,8 @@ struct walk {
 	const char *file;
 	const char *base_dir;
 	yaml_document_t *doc;
-	json_t *marks; /* dotted key -> "LINE:COL" of its value */
+	json_t *marks;       /* dotted key -> "LINE:COL" of its value */
+	json_t *share_marks; /* "LINE:COL" of each vm.shares entry, in order */
 };
 
 static int fail_at_mark(const char *file, const char *mark, const char *fmt, ...) CLAW_PRINTF(3, 4);
@@ -350,6 +357,99 @@ static json_t *to_custom(struct walk *w, const yaml_node_t *n, const char *key)
 
 static json_t *walk_map(struct walk *w, const yaml_node_t *n, const struct field *f, const char *prefix);
 
+/* The value node of key in a mapping node, or NULL. */
+static yaml_node_t *map_value(const struct walk *w, const yaml_node_t *map, const char *key)
+{
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
+		if (k->type == YAML_SCALAR_NODE && !strcmp((const char *)k->data.scalar.value, key))
+			return yaml_document_get_node(w->doc, p->value);
+	}
+	return NULL;
+}
+
+/* One vm.shares entry: a folder's path, or a mapping with path, name, read_only. The name is
+ * the folder's base name unless given, and must be one VZ takes (shares.h). */
+static json_t *to_share(struct walk *w, yaml_node_t *item, const char *key)
+{
+	json_t *e;
+	if (item->type == YAML_SCALAR_NODE) {
+		json_t *path = to_path(w, item, key);
+		e = path ? json_pack("{s:o}", "path", path) : NULL;
+	} else if (item->type == YAML_MAPPING_NODE) {
+		e = walk_map(w, item, &share_entry, key);
+	} else {
+		return fail_node(w, item, "'%s' entries must be a folder or a mapping with path, name, read_only, not %s", key,
+			       kind_name(item)), NULL;
+	}
+	if (!e)
+		return NULL;
+	if (!json_object_get(e, "path")) {
+		json_decref(e);
+		return fail_node(w, item, "a '%s' entry needs 'path', the folder to share", key), NULL;
+	}
+	yaml_node_t *name_node = item->type == YAML_MAPPING_NODE ? map_value(w, item, "name") : NULL;
+	if (!json_object_get(e, "name")) {
+		char *name = share_default_name(json_string_value(json_object_get(e, "path")));
+		json_object_set_new(e, "name", json_string(name));
+		if (!json_object_get(e, "name") || !*name) {
+			fail_node(w, item, "'%s': '%s' has no name of its own to share it under; give it a 'name'", key,
+				  json_string_value(json_object_get(e, "path")));
+			free(name);
+			json_decref(e);
+			return NULL;
+		}
+		free(name);
+	}
+	if (!json_object_get(e, "read_only"))
+		json_object_set_new(e, "read_only", json_false());
+	json_t *name = json_object_get(e, "name");
+	const char *why = share_name_problem(json_string_value(name), json_string_length(name));
+	if (why) {
+		fail_node(w, name_node ? name_node : item, "'%s': the name '%s' %s", key, json_string_value(name), why);
+		json_decref(e);
+		return NULL;
+	}
+	return e;
+}
+
+static json_t *to_shares(struct walk *w, const yaml_node_t *n, const char *key)
+{
+	json_t *arr = json_array(), *first_line = json_object();
+	if (!is_null(n) && n->type != YAML_SEQUENCE_NODE) {
+		json_decref(arr);
+		json_decref(first_line);
+		return fail_node(w, n, "'%s' must be a list, not %s", key, kind_name(n)), NULL;
+	}
+	json_array_clear(w->share_marks);
+	for (yaml_node_item_t *it = is_null(n) ? NULL : n->data.sequence.items.start;
+	     it && it < n->data.sequence.items.top; it++) {
+		yaml_node_t *item = yaml_document_get_node(w->doc, *it);
+		json_t *e = to_share(w, item, key);
+		const char *name = e ? json_string_value(json_object_get(e, "name")) : NULL;
+		json_t *taken = name ? json_object_get(first_line, name) : NULL;
+		if (taken) {
+			yaml_node_t *at = item->type == YAML_MAPPING_NODE && map_value(w, item, "name") ? map_value(w, item, "name") : item;
+			fail_node(w, at, "'%s': the name '%s' is taken (line %" JSON_INTEGER_FORMAT "); give one of them another 'name'",
+				  key, name, json_integer_value(taken));
+			json_decref(e);
+			e = NULL;
+		}
+		if (!e) {
+			json_decref(arr);
+			json_decref(first_line);
+			return NULL;
+		}
+		char m[32];
+		mark_text(item, m);
+		json_array_append_new(w->share_marks, json_string(m));
+		json_object_set_new(first_line, name, json_integer((json_int_t)item->start_mark.line + 1));
+		json_array_append_new(arr, e);
+	}
+	json_decref(first_line);
+	return arr;
+}
+
 static json_t *to_value(struct walk *w, const yaml_node_t *n, const struct field *f, const char *key)
 {
 	switch (f->type) {
@@ -363,6 +463,7 @@ static json_t *to_value(struct walk *w, const yaml_node_t *n, const struct field
 	case T_BREWLIST: return to_name_list(w, n, key, config_brew_name_ok, "Homebrew");
 	case T_NPMLIST: return to_name_list(w, n, key, config_npm_name_ok, "npm package");
 	case T_CUSTOM: return to_custom(w, n, key);
+	case T_SHARES: return to_shares(w, n, key);
 	}
 	return NULL;
 }
@@ -727,15 +828,25 @@ static void fill_struct(struct claw_config *c, json_t *t)
 		c->tools.custom[i].name = dup_or_null(s, "name");
 		c->tools.custom[i].run = dup_or_null(s, "run");
 	}
+	json_t *shares = tree_get(t, "vm.shares");
+	c->vm.nshares = json_array_size(shares);
+	c->vm.shares = xcalloc(c->vm.nshares + 1, sizeof *c->vm.shares);
+	for (size_t i = 0; i < c->vm.nshares; i++) {
+		json_t *s = json_array_get(shares, i);
+		c->vm.shares[i].name = dup_or_null(s, "name");
+		c->vm.shares[i].path = dup_or_null(s, "path");
+		c->vm.shares[i].read_only = json_is_true(json_object_get(s, "read_only"));
+	}
 	/* cpu is clamped in the tree too, so dump and get say what will be used. */
 	json_object_set_new(json_object_get(t, "vm"), "cpu", json_integer(c->vm.cpu));
 }
 
 static int load_defaults(json_t **out)
 {
-	struct walk w = { CONFIG_BUILTIN, NULL, NULL, json_object() };
+	struct walk w = { CONFIG_BUILTIN, NULL, NULL, json_object(), json_array() };
 	int rc = parse_document(&w, claw_default_config, strlen(claw_default_config), out);
 	json_decref(w.marks);
+	json_decref(w.share_marks);
 	return rc;
 }
 
@@ -756,6 +867,10 @@ static int finish(struct walk *w, json_t *user, struct claw_config **out)
 	c->path = xstrdup(w->file);
 	c->tree = tree;
 	fill_struct(c, tree);
+	for (size_t i = 0; i < c->vm.nshares; i++) {
+		const char *m = json_string_value(json_array_get(w->share_marks, i));
+		c->vm.shares[i].where = m ? xasprintf("%s:%s", w->file, m) : xasprintf("%s: vm.shares", w->file);
+	}
 	c->access.ssh_pubkey = pubkey;
 	*out = c;
 	return 0;
@@ -778,13 +893,14 @@ int config_load_string(const char *text, size_t len, const char *name, struct cl
 		free(rel);
 	if (real)
 		name = orig_name;
-	struct walk w = { name, dir, NULL, json_object() };
+	struct walk w = { name, dir, NULL, json_object(), json_array() };
 	json_t *user = NULL;
 	int rc = parse_document(&w, text, len, &user);
 	if (rc == 0)
 		rc = finish(&w, user, out);
 	json_decref(user);
 	json_decref(w.marks);
+	json_decref(w.share_marks);
 	free(dir);
 	free(real);
 	return rc;
@@ -831,6 +947,12 @@ void config_free(struct claw_config *c)
 	free(c->path);
 	free(c->name);
 	free(c->vm.macos);
+	for (size_t i = 0; i < c->vm.nshares; i++) {
+		free(c->vm.shares[i].name);
+		free(c->vm.shares[i].path);
+		free(c->vm.shares[i].where);
+	}
+	free(c->vm.shares);
 	free(c->access.username);
 	free_secret(c->access.password);
 	free(c->access.ssh_key);

@@ -19,6 +19,14 @@ struct config_custom {
 	char *run;
 };
 
+/* A host folder the guest sees (vm.shares); checked at boot by common/shares.c. */
+struct config_share {
+	char *name;  /* the folder's base name unless given */
+	char *path;  /* ~ expanded; relative to claw.yml's folder */
+	bool read_only;
+	char *where; /* "FILE:LINE:COL" of the entry, for messages */
+};
+
 struct config_list {
 	char **items;
 	size_t n;
@@ -33,6 +41,8 @@ struct claw_config {
 		uint64_t ram, disk;
 		char *macos;
 		int width, height, dpi;
+		struct config_share *shares;
+		size_t nshares;
 	} vm;
 	struct {
 		char *username;

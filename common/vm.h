@@ -39,6 +39,14 @@ struct vm_identity {
 	size_t machine_id_len;
 };
 
+/* A host folder the guest sees: a macOS 13+ guest mounts it at
+ * "/Volumes/My Shared Files/NAME" by itself (common/shares.h checks one before it gets here). */
+struct vm_share {
+	char *name;
+	char *path; /* absolute */
+	bool read_only;
+};
+
 /* Everything a machine is built from. */
 struct vm_spec {
 	const struct vm_identity *id;
@@ -51,6 +59,8 @@ struct vm_spec {
 	unsigned cpu;        /* both as vm_fit left them */
 	uint64_t ram;
 	unsigned width, height, ppi;
+	const struct vm_share *shares; /* one VirtioFS device with the macOS automount tag, or none */
+	size_t nshares;
 };
 
 enum vm_event_kind {
@@ -103,6 +113,9 @@ int vm_request_stop(struct vm *vm);
 /* Power off now, and wait until it is off; one whose guest has just shut down is off. */
 int vm_force_stop(struct vm *vm);
 int vm_pause(struct vm *vm);
+/* 0 when vm_save can save this machine; else EX_UNAVAILABLE with the hypervisor's reason, so
+ * that a suspend says so before it pauses anything. */
+int vm_can_save(struct vm *vm);
 int vm_resume(struct vm *vm);
 /* Save a paused machine's state into a file (macOS 14+; EX_UNAVAILABLE, with the hypervisor's
  * reason, for a machine it cannot save). */

@@ -37,6 +37,7 @@ int vm_request_stop(struct vm *vm) { (void)vm; return unavailable(); }
 int vm_force_stop(struct vm *vm) { (void)vm; return unavailable(); }
 int vm_pause(struct vm *vm) { (void)vm; return unavailable(); }
 int vm_resume(struct vm *vm) { (void)vm; return unavailable(); }
+int vm_can_save(struct vm *vm) { (void)vm; return unavailable(); }
 int vm_save(struct vm *vm, const char *path) { (void)vm, (void)path; return unavailable(); }
 int vm_restore(struct vm *vm, const char *path) { (void)vm, (void)path; return unavailable(); }
 void vm_wait(struct vm *vm, int timeout_ms, struct vm_event *ev)

@@ -4,6 +4,7 @@
 #include "log.h"
 #include "net.h"
 #include "run.h"
+#include "shares.h"
 #include "util.h"
 
 #include <errno.h>
@@ -81,6 +82,9 @@ int vmstate_read(const struct bundle *b, json_t **out)
 		char *ip = read_line_at(b, BUNDLE_RUN_IP);
 		set_string(o, "ip", ip && ip_address_ok(ip) ? ip : NULL);
 		free(ip);
+		json_t *shares = shares_running(b, pid);
+		if (shares)
+			json_object_set_new(o, "shares", shares);
 	}
 	free(state);
 	json_decref(cfg);

@@ -9,7 +9,8 @@
 
 struct bundle;
 
-/* A JSON object: name, path, state, macos, build, cpu, ram, disk_size, disk_used, ip.
+/* A JSON object: name, path, state, macos, build, cpu, ram, disk_size, disk_used, ip, and
+ * while it runs, shares (the folders its claw-boot shares: [{name, path, read_only, mount}]).
  * Unknown values are left out, never empty. */
 int vmstate_read(const struct bundle *b, json_t **out);
 

@@ -299,7 +299,10 @@ someone else' >"$B/state.vzvmsave"
 	assert_output "claw-boot: 'dev' has no address to reach its guest at (no run/ip; claw-ip -b dev --wait finds it)"
 	run claw-boot -b dev --shutdown -d
 	assert_failure 64
-	assert_line --index 0 "claw-boot: --shutdown takes no -d, --recovery, --no-resume or --stop-timeout"
+	assert_line --index 0 "claw-boot: --shutdown takes no -d, --dir, --recovery, --no-resume or --stop-timeout"
+	run claw-boot -b dev --shutdown --dir /tmp
+	assert_failure 64
+	assert_line --index 0 "claw-boot: --shutdown takes no -d, --dir, --recovery, --no-resume or --stop-timeout"
 	kill -TERM "$pid"
 	wait_for gone "$pid"
 }
@@ -366,4 +369,224 @@ someone else' >"$B/state.vzvmsave"
 	[ ! -e "$B/run/suspend" ]
 	run claw suspend dev
 	assert_failure 75
+}
+
+# ---------------------------------------------------------------- shared folders
+
+# shares_yml: the bundle's claw.yml with vm.shares (YAML lines on stdin, indented as list items).
+shares_yml() {
+	{
+		printf 'vm:\n  cpu: 2\n  ram: 4GB\n  disk: 1GB\n  shares:\n'
+		cat
+	} >"$B/claw.yml"
+}
+# The shares claw-ls --json shows for dev, one "name path ro|rw mount" line each; "none" when it shows none.
+ls_shares() {
+	claw-ls --json dev | python3 -c '
+import json, sys
+vm = json.load(sys.stdin)[0]
+if "shares" not in vm:
+    print("none")
+for s in vm.get("shares", []):
+    print(s["name"], s["path"], "ro" if s["read_only"] else "rw", s["mount"])'
+}
+
+@test "vm.shares and --dir: the machine is made with each folder, named, read-only where asked; claw ls --json shows them while it runs" {
+	mkdir src data extra "with space"
+	shares_yml <<YML
+    - $PWD/src
+    - {path: $PWD/data, name: d, read_only: true}
+YML
+	run boot -v -d -b dev --stop-timeout 0 --dir "x:$PWD/extra:ro" --dir "$PWD/with space"
+	assert_success
+	assert_line "claw-boot: sharing '$PWD/src' as /Volumes/My Shared Files/src"
+	assert_line "claw-boot: sharing '$PWD/data' as /Volumes/My Shared Files/d (read-only)"
+	run grep '^share ' "$CLAW_FAKE_VM_LOG"
+	assert_output "share src $PWD/src rw
+share d $PWD/data ro
+share x $PWD/extra ro
+share with space $PWD/with space rw"
+	run ls_shares
+	assert_output "src $PWD/src rw /Volumes/My Shared Files/src
+d $PWD/data ro /Volumes/My Shared Files/d
+x $PWD/extra ro /Volumes/My Shared Files/x
+with space $PWD/with space rw /Volumes/My Shared Files/with space"
+	pid=$(cat "$B/run/pid")
+	kill -TERM "$pid"
+	wait_for gone "$pid"
+	[ ! -e "$B/run/shares.json" ]
+	run ls_shares
+	assert_output none
+}
+
+@test "a folder is shared by its real path; a link's name is the share's, and ~ is the home" {
+	mkdir -p real home/proj
+	ln -s "$PWD/real" link
+	shares_yml <<<"    - ~/proj"
+	HOME=$PWD/home CLAW_FAKE_VM_SHUTDOWN_AFTER=0 run boot -b dev --dir "$PWD/link" --dir "here:."
+	assert_success
+	run grep '^share ' "$CLAW_FAKE_VM_LOG"
+	assert_output "share proj $PWD/home/proj rw
+share link $PWD/real rw
+share here $PWD rw"
+}
+
+@test "bad --dir: no path, an unknown suffix, a bad or long name, a name taken: 64 before anything starts" {
+	mkdir src
+	for arg in "" "src:" ":ro" "src:$PWD/src:rw" "$PWD/src:rx" "a:b:c:d" ".:$PWD/src" "..:$PWD/src" ":$PWD/src" "/" \
+		"$(printf 'n%.0s' $(seq 256)):$PWD/src"; do
+		run boot -b dev --dir "$arg"
+		assert_failure 64
+		assert_line --index 0 --regexp "^claw-boot: --dir '"
+		assert_line --index 1 --partial "usage: claw-boot"
+	done
+	run boot -b dev --dir "src:$PWD/src:rw"
+	assert_line --index 0 "claw-boot: --dir 'src:$PWD/src:rw': unknown suffix ':rw' (only :ro, read-only, is known)"
+	run boot -b dev --dir "src:"
+	assert_line --index 0 "claw-boot: --dir 'src:' names no folder ([NAME:]PATH[:ro])"
+	run boot -b dev --dir "$PWD/src" --dir "$PWD/src:ro"
+	assert_failure 64
+	assert_line --index 0 "claw-boot: --dir '$PWD/src:ro': the name 'src' is taken (--dir '$PWD/src'); give this one another: --dir OTHER:PATH"
+	shares_yml <<<"    - {path: $PWD/src, name: code}"
+	run boot -b dev --dir "code:/tmp"
+	assert_failure 64
+	assert_output "claw-boot: --dir 'code:/tmp': the name 'code' is taken ($B/claw.yml:6:7); give this one another: --dir OTHER:PATH"
+	run vm_calls
+	assert_output "host_check" # the one call before the config is read: the others never came
+	[ ! -e "$B/run" ]
+}
+
+@test "a folder that is not there, or a file, is 66 naming it and where it was given; nothing starts" {
+	touch afile
+	run boot -b dev --dir "$PWD/missing"
+	assert_failure 66
+	assert_output "claw-boot: --dir '$PWD/missing': cannot share '$PWD/missing': No such file or directory"
+	run boot -b dev --dir "f:$PWD/afile:ro"
+	assert_failure 66
+	assert_output "claw-boot: --dir 'f:$PWD/afile:ro': cannot share '$PWD/afile': not a folder"
+	shares_yml <<<"    - path: $PWD/gone"
+	run boot -b dev
+	assert_failure 66
+	assert_output "claw-boot: $B/claw.yml:6:7: cannot share '$PWD/gone': No such file or directory"
+	run vm_calls
+	assert_output "host_check host_check host_check"
+	[ ! -e "$B/run/pid" ]
+	[ ! -e "$B/run/shares.json" ]
+}
+
+@test "claw.yml: a bad name or one given twice is 78 with file, line and column" {
+	mkdir a b
+	for entry in "{path: $PWD/a, name: \".\"}" "{path: $PWD/a, name: a/b}" "{path: $PWD/a, name: \"\"}"; do
+		shares_yml <<<"    - $entry"
+		run boot -b dev
+		assert_failure 78
+		assert_output --regexp "^claw-boot: $B/claw.yml:6:[0-9]+: 'vm.shares"
+	done
+	shares_yml <<YML
+    - $PWD/a
+    - path: $PWD/b
+      name: a
+YML
+	run boot -b dev
+	assert_failure 78
+	assert_output "claw-boot: $B/claw.yml:8:13: 'vm.shares': the name 'a' is taken (line 6); give one of them another 'name'"
+	[ ! -e "$B/run/pid" ]
+}
+
+@test "a macOS 12 guest mounts no shares: 69 before anything starts; without shares it boots, and a macOS 13 guest takes them" {
+	mkdir src
+	rm -rf "$B"
+	fake_ipsw v12.ipsw version=12.6 build=21G115
+	restore -b dev -c claw.yml --ipsw v12.ipsw
+	cp claw.yml "$B/claw.yml"
+	: >"$CLAW_FAKE_VM_LOG"
+	run boot -b dev --dir "$PWD/src"
+	assert_failure 69
+	assert_output "claw-boot: the guest runs macOS 12.6, which mounts no shared folders (macOS 13 or later does); boot it without vm.shares and --dir"
+	[ ! -e "$B/run/pid" ]
+	run vm_calls
+	assert_output "host_check"
+	CLAW_FAKE_VM_SHUTDOWN_AFTER=0 run boot -b dev
+	assert_success
+	rm -rf "$B"
+	fake_ipsw v13.ipsw version=13.0 build=22A380
+	restore -b dev -c claw.yml --ipsw v13.ipsw
+	cp claw.yml "$B/claw.yml"
+	CLAW_FAKE_VM_SHUTDOWN_AFTER=0 run boot -b dev --dir "$PWD/src"
+	assert_success
+	grep -q "^share src $PWD/src rw$" "$CLAW_FAKE_VM_LOG"
+}
+
+@test "a boot killed with shares: claw ls --json shows none, and the next boot's record is its own" {
+	mkdir src
+	boot -d -b dev --dir "$PWD/src" --stop-timeout 0
+	pid=$(cat "$B/run/pid")
+	run ls_shares
+	assert_output "src $PWD/src rw /Volumes/My Shared Files/src"
+	kill -KILL "$pid"
+	wait_for gone "$pid"
+	[ -e "$B/run/shares.json" ] # left behind: nothing could remove it
+	run ls_shares
+	assert_output none
+	run claw-ls dev
+	assert_line --index 1 --regexp '^dev +stopped '
+	boot -d -b dev --stop-timeout 0
+	run ls_shares
+	assert_output ""
+	pid=$(cat "$B/run/pid")
+	# A record some other claw-boot wrote, in the instant before this one rewrites it: not shown.
+	python3 -c 'import json,sys; json.dump({"pid": 1, "shares": [{"name": "old", "path": "/", "read_only": False, "mount": "x"}]}, open(sys.argv[1], "w"))' "$B/run/shares.json"
+	run ls_shares
+	assert_output none
+	kill -TERM "$pid"
+	wait_for gone "$pid"
+}
+
+@test "shares on a macOS 14 host cannot be saved: claw suspend says so (69) and nothing is paused; a macOS 15 host saves them" {
+	mkdir src
+	CLAW_FAKE_VM_HOST_VERSION=14.6 boot -d -b dev --dir "$PWD/src" --stop-timeout 0
+	pid=$(cat "$B/run/pid")
+	why="cannot save the machine's state: a machine with shared folders cannot be suspended on this host (macOS 14.6): Unsupported directory sharing device in configuration."
+	run timeout 20 claw suspend dev
+	assert_failure 69
+	assert_output "claw: 'dev' was not suspended: $why; it runs on"
+	run cat "$B/boot.log"
+	assert_output "claw-boot: $why; it runs on"
+	run vm_calls
+	assert_output "host_check create share start"
+	[ "$(cat "$B/run/state")" = running ]
+	[ ! -e "$B/state.vzvmsave" ]
+	kill -TERM "$pid"
+	wait_for gone "$pid"
+	: >"$CLAW_FAKE_VM_LOG"
+	CLAW_FAKE_VM_HOST_VERSION=15.1 boot -d -b dev --dir "$PWD/src"
+	pid=$(cat "$B/run/pid")
+	run timeout 20 claw suspend dev
+	assert_success
+	[ -f "$B/state.vzvmsave" ]
+	run vm_calls
+	assert_output "host_check create share start pause save force_stop"
+}
+
+@test "claw start NAME --dir passes each to claw-boot, which checks it before anything starts; a running machine takes none (75)" {
+	mkdir -p drv src
+	for f in "$CLAW_BIN"/claw*; do ln -s "$f" drv/; done
+	ln -sf "$CLAW_FAKE_BIN/claw-boot" drv/
+	run drv/claw start dev --dir "$PWD/missing"
+	assert_failure 66
+	assert_output "claw-boot: --dir '$PWD/missing': cannot share '$PWD/missing': No such file or directory"
+	run drv/claw start dev --dir "src:"
+	assert_failure 64
+	assert_line --index 0 "claw-boot: --dir 'src:' names no folder ([NAME:]PATH[:ro])"
+	run vm_calls
+	assert_output "host_check"
+	boot -d -b dev --stop-timeout 0
+	pid=$(cat "$B/run/pid")
+	run drv/claw start dev --dir "$PWD/src"
+	assert_failure 75
+	assert_output "claw: 'dev' is already running; '--dir $PWD/src' applies to a new boot only (claw stop dev first)"
+	run grep -c '^share ' "$CLAW_FAKE_VM_LOG"
+	assert_output 0
+	kill -TERM "$pid"
+	wait_for gone "$pid"
 }

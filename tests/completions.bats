@@ -44,10 +44,10 @@ bash_completes() { # CMD -> every option bash offers after CMD
 	bash -c '. "$1/completions/bash/$2"; COMP_WORDS=("$2" "-"); COMP_CWORD=1; "$(complete -p "$2" | sed "s/.*-F \([^ ]*\).*/\1/")"; printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP" "$1"
 }
 
-zsh_completes() { # the option specs the zsh function hands to _arguments
+zsh_completes() { # the option specs the zsh function hands to _arguments ('*': one that repeats)
 	zsh -fc '_arguments() { print -rl -- "$@" }; _describe() { :; }; _files() { :; }; _normal() { :; }
 		service=$2; words=($2 ""); CURRENT=2; source $1/completions/zsh/_claw' _ "$TOP" "$1" |
-		sed -e 's/^([^)]*)//' -e 's/\[.*//' -e 's/=-*$//' | grep -E '^--?[A-Za-z]'
+		sed -e 's/^([^)]*)//' -e 's/^\*//' -e 's/\[.*//' -e 's/=-*$//' | grep -E '^--?[A-Za-z]'
 }
 
 fish_completes() {

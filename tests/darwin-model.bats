@@ -362,6 +362,20 @@ share savable: yes"
 	assert_line "share savable: Invalid virtual machine configuration. Unsupported directory sharing device in configuration."
 }
 
+@test "a share with the automount tag: a macOS 13 or later guest mounts it by itself, an older one or an unknown disk does not" {
+	for v in 13.0 15.2; do
+		vm guest-mounts "$v"
+		assert_success
+		assert_output "macOS $v mounts: /Volumes/My Shared Files	$D	ro"
+	done
+	vm guest-mounts 12.6
+	assert_success
+	assert_output "macOS 12.6 mounts:"
+	vm guest-mounts ""
+	assert_success
+	assert_output "macOS (none) mounts:"
+}
+
 @test "restore in another process: same host and configuration restore; another host, MAC or newer OS is error 12" {
 	vm save-then-exit
 	assert_success

@@ -593,6 +593,111 @@ suspend_and_resume() { # on the host CLAW_MODEL_MACOS names
 	kill -KILL "$pid" # its stop would fail again
 }
 
+# ---------------------------------------------------------------- shared folders
+
+@test "shares on macOS 14, 15 and 26 hosts: the guest mounts each at /Volumes/My Shared Files/NAME by itself, read-only as asked" {
+	mkdir src data
+	{
+		yml 2 4GB
+		printf '  shares:\n    - %s/src\n    - {path: %s/data, name: "Data Set", read_only: true}\n' "$PWD" "$PWD"
+	} >"$B/claw.yml"
+	for host in 14.6 15.5 26.1; do
+		CLAW_MODEL_MACOS=$host CLAW_MODEL_GUEST_HALT_MS=100 CLAW_MODEL_GUEST_MOUNTS=$PWD/mounts run boot -b dev --dir "tmp:/tmp:ro"
+		assert_success
+		run cat mounts
+		assert_output "/Volumes/My Shared Files/src	$PWD/src	rw
+/Volumes/My Shared Files/Data Set	$PWD/data	ro
+/Volumes/My Shared Files/tmp	/tmp	ro"
+	done
+	# No shares, no device: the guest mounts nothing.
+	CLAW_MODEL_GUEST_HALT_MS=100 CLAW_MODEL_GUEST_MOUNTS=$PWD/mounts run boot -b dev -c claw.yml
+	assert_success
+	[ ! -s mounts ]
+	# A macOS 13 guest mounts them too (its input devices are the older set).
+	rm -rf "$B"
+	machine 13.6 dev
+	CLAW_MODEL_GUEST_HALT_MS=100 CLAW_MODEL_GUEST_MOUNTS=$PWD/mounts run boot -b dev --dir "$PWD/src"
+	assert_success
+	run cat mounts
+	assert_output "/Volumes/My Shared Files/src	$PWD/src	rw"
+}
+
+@test "a name VZ refuses (the model's ':'): 78 in VZ's words, from +validateName:error:; without it, initWithDirectories: raises" {
+	{
+		yml 2 4GB
+		printf '  shares:\n    - {path: /tmp, name: "a:b"}\n'
+	} >"$B/claw.yml"
+	run boot -b dev
+	assert_failure 78
+	assert_output "claw-boot: cannot share '/tmp' as 'a:b': Invalid virtual machine configuration. The directory share name is invalid. (VZErrorDomain 2)"
+	[ ! -e "$B/run/pid" ]
+	broken
+	edit 'if (!SEND2(bool, share_class, "validateName:error:", id, name, id *, &err)) {' 'if (0) {'
+	build
+	run boot -b dev
+	assert_failure 134
+	run report
+	assert_output "claw-model: rule invalid-argument: -[VZMultipleDirectoryShare initWithDirectories:] with the name 'a:b' (run +validateName:error: on every key first; VZ-API §13)"
+}
+
+@test "the automount tag: asked of the class, validated first; a tag VZ refuses is said, and without validateTag: initWithTag: raises" {
+	broken
+	edit 'id tag = SEND0(id, fs_class, "macOSGuestAutomountTag"), err = nil;' 'id tag = ns_string("com.apple.virtio-fs.automount/far-too-long"), err = nil;'
+	build
+	run boot -b dev --dir /tmp
+	assert_failure 70
+	assert_output "claw-boot: Virtualization.framework's automount tag 'com.apple.virtio-fs.automount/far-too-long' does not validate: Invalid virtual machine configuration. The tag is invalid. (VZErrorDomain 2)"
+	edit 'if (!SEND2(bool, fs_class, "validateTag:error:", id, tag, id *, &err)) {' 'if (0) {'
+	build
+	run boot -b dev --dir /tmp
+	assert_failure 134
+	run report
+	assert_output "claw-model: rule invalid-argument: -[VZVirtioFileSystemDeviceConfiguration initWithTag:] with 'com.apple.virtio-fs.automount/far-too-long' (1–35 UTF-8 bytes; +validateTag:error: first)"
+}
+
+@test "a host older than macOS 13 has no automount tag: a clean 69; asked anyway, the selector is unrecognized" {
+	rm -rf "$B"
+	machine 13.6 dev
+	broken # a copy that would run on macOS 12, which claw-boot refuses at once
+	edit 'atoi(vm_host_version()) < 14' 'atoi(vm_host_version()) < 12'
+	build
+	CLAW_MODEL_MACOS=12.6 run boot -b dev --dir /tmp
+	assert_failure 69
+	assert_output "claw-boot: shared folders need a macOS 13 or later host (this one runs macOS 12.6)"
+	edit 'if (!SEND1(bool, fs_class, "respondsToSelector:", SEL, sel_registerName("macOSGuestAutomountTag"))) {' 'if (0) {'
+	build
+	CLAW_MODEL_MACOS=12.6 run boot -b dev --dir /tmp
+	assert_failure 134
+	run report
+	assert_output --regexp '^claw-model: rule unrecognized-selector: \+\[VZVirtioFileSystemDeviceConfiguration macOSGuestAutomountTag\]: unrecognized selector sent to class 0x[0-9a-f]+ \(macOS 12.6 arm64\)$'
+}
+
+@test "shares on a macOS 14 host: SIGUSR1 says VZ cannot save them, pauses nothing, and it runs on; a macOS 15 host saves and resumes them" {
+	mkdir src
+	CLAW_MODEL_MACOS=14.6 boot -d -b dev --dir "$PWD/src"
+	pid=$(cat "$B/run/pid")
+	why="cannot save the machine's state: a machine with shared folders cannot be suspended on this host (macOS 14.6): Invalid virtual machine configuration. Unsupported directory sharing device in configuration. (VZErrorDomain 2)"
+	kill -USR1 "$pid"
+	wait_for grep -q "runs on" "$B/boot.log"
+	run cat "$B/boot.log"
+	assert_output "claw-boot: $why; it runs on"
+	run cat "$B/run/suspend"
+	assert_output "69 $why"
+	state_is running
+	[ ! -e "$B/state.vzvmsave" ]
+	force_off dev
+	rm -f "$B/boot.log"
+	CLAW_MODEL_MACOS=15.5 boot -d -b dev --dir "$PWD/src"
+	pid=$(cat "$B/run/pid")
+	kill -USR1 "$pid"
+	wait_for gone "$pid"
+	[ -f "$B/state.vzvmsave" ]
+	CLAW_MODEL_MACOS=15.5 run boot -v -d -b dev --dir "$PWD/src"
+	assert_success
+	assert_line "claw-boot: resumed from the saved state"
+	force_off dev
+}
+
 # ---------------------------------------------------------------- Apple's rules, broken on purpose
 # Each test copies vz.c, breaks one rule in the copy (edit OLD NEW), builds claw-restore and
 # claw-boot from it (tests/helpers/vz-variant), and shows the model stopping it with the rule's

@@ -452,6 +452,85 @@ static int console(id config, const struct vm_spec *s)
 	return 0;
 }
 
+/* ---- shared folders (VZ-API.md §13) ----------------------------------- */
+
+/* The tag a macOS guest mounts by itself, from the class (never spelled out here): macOS 13 on. */
+static id automount_tag(id fs_class)
+{
+	if (!SEND1(bool, fs_class, "respondsToSelector:", SEL, sel_registerName("macOSGuestAutomountTag"))) {
+		fail(EX_UNAVAILABLE, "shared folders need a macOS 13 or later host (this one runs macOS %s)", vm_host_version());
+		return nil;
+	}
+	id tag = SEND0(id, fs_class, "macOSGuestAutomountTag"), err = nil;
+	if (!SEND2(bool, fs_class, "validateTag:error:", id, tag, id *, &err)) {
+		char why[512], text[64];
+		error_text(err, why, sizeof why);
+		string_copy(tag, text, sizeof text);
+		fail(EX_SOFTWARE, "Virtualization.framework's automount tag '%s' does not validate: %s", text, why);
+		return nil;
+	}
+	return tag;
+}
+
+/* A share's name as an NSString VZ takes as a key: initWithDirectories: raises on one it does
+ * not, so each is asked first. */
+static id share_name(id share_class, const struct vm_share *sh)
+{
+	id name = ns_string(sh->name), err = nil;
+	if (!name) {
+		fail(EX_CONFIG, "cannot share '%s' as '%s': the name is not UTF-8", sh->path, sh->name);
+		return nil;
+	}
+	if (!SEND2(bool, share_class, "validateName:error:", id, name, id *, &err)) {
+		char why[512];
+		error_text(err, why, sizeof why);
+		fail(EX_CONFIG, "cannot share '%s' as '%s': %s", sh->path, sh->name, why);
+		return nil;
+	}
+	return name;
+}
+
+/* One Virtio file-system device with the automount tag and every folder under its name: the
+ * guest sees them in "/Volumes/My Shared Files" with nothing to do inside it. */
+static int shares(id config, const struct vm_spec *s)
+{
+	if (!s->nshares)
+		return 0;
+	id fs_class = CLASS("VZVirtioFileSystemDeviceConfiguration"), share_class = CLASS("VZMultipleDirectoryShare");
+	if (!fs_class)
+		return nil_class("VZVirtioFileSystemDeviceConfiguration");
+	if (!share_class)
+		return nil_class("VZMultipleDirectoryShare");
+	id tag = automount_tag(fs_class);
+	if (!tag)
+		return -1;
+	id *names = xcalloc(s->nshares, sizeof *names), *dirs = xcalloc(s->nshares, sizeof *dirs);
+	int rc = 0;
+	for (size_t i = 0; i < s->nshares && rc == 0; i++) {
+		const struct vm_share *sh = &s->shares[i];
+		names[i] = share_name(share_class, sh);
+		dirs[i] = names[i] ? SEND2(id, alloc_of("VZSharedDirectory"), "initWithURL:readOnly:", id, file_url(sh->path),
+					   bool, sh->read_only)
+				   : nil;
+		if (!names[i])
+			rc = -1;
+		else if (!dirs[i])
+			rc = fail(EX_CONFIG, "cannot share '%s': Virtualization.framework does not take it", sh->path);
+	}
+	if (rc == 0) {
+		id map = SEND3(id, CLASS("NSDictionary"), "dictionaryWithObjects:forKeys:count:", const id *, dirs, const id *,
+			       names, unsigned long, (unsigned long)s->nshares);
+		id share = SEND1(id, alloc_of("VZMultipleDirectoryShare"), "initWithDirectories:", id, map);
+		id fs = SEND1(id, alloc_of("VZVirtioFileSystemDeviceConfiguration"), "initWithTag:", id, tag);
+		SET_OWNED(fs, "setShare:", share);
+		SET_DEVICES(config, "setDirectorySharingDevices:", &fs, 1);
+	}
+	release_all(dirs, (unsigned long)s->nshares);
+	free(dirs);
+	free(names);
+	return rc;
+}
+
 /* Does this guest get the devices a saved state can hold? Decided from config.json's
  * os.version, so that every boot of a machine builds the same configuration. */
 static bool savable_guest(const struct vm_spec *s)
@@ -465,7 +544,8 @@ static id configuration(const struct vm_spec *s)
 	id config = make("VZVirtualMachineConfiguration");
 	SEND1(void, config, "setCPUCount:", unsigned long, (unsigned long)s->cpu);
 	SEND1(void, config, "setMemorySize:", uint64_t, s->ram);
-	if (platform(config, s) < 0 || storage(config, s) < 0 || network(config, s) < 0 || console(config, s) < 0) {
+	if (platform(config, s) < 0 || storage(config, s) < 0 || network(config, s) < 0 || console(config, s) < 0 ||
+	    shares(config, s) < 0) {
 		release(config);
 		return nil;
 	}
@@ -500,7 +580,10 @@ static void save_support(struct vm *vm, id config, const struct vm_spec *s)
 	if (vm->savable)
 		return;
 	error_text(err, why, sizeof why);
-	if (savable_guest(s))
+	if (savable_guest(s) && s->nshares) /* what a macOS 14 host refuses (VZ-API.md §14) */
+		snprintf(vm->unsavable, sizeof vm->unsavable, "a machine with shared folders cannot be suspended on this host (macOS %s): %s",
+			 vm_host_version(), why);
+	else if (savable_guest(s))
 		snprintf(vm->unsavable, sizeof vm->unsavable, "%s", why);
 	else
 		snprintf(vm->unsavable, sizeof vm->unsavable, "a macOS %s guest cannot be suspended (it needs macOS 14 or later): %s",
@@ -751,10 +834,15 @@ int vm_resume(struct vm *vm)
 
 /* Save and restore exist from macOS 14, the oldest host claw runs on; only for a configuration
  * VZ said it can save (vm_create asked). */
+int vm_can_save(struct vm *vm)
+{
+	return vm->savable ? 0 : fail(EX_UNAVAILABLE, "%s", vm->unsavable);
+}
+
 int vm_save(struct vm *vm, const char *path)
 {
-	if (!vm->savable)
-		return fail(EX_UNAVAILABLE, "%s", vm->unsavable);
+	if (vm_can_save(vm) < 0)
+		return -1;
 	void *pool = objc_autoreleasePoolPush();
 	id url = file_url(path);
 	int rc = on_queue(vm, "save the machine's state", VZ_SAVE_DEADLINE_S, ^(id m, vz_error_block done) {
@@ -766,8 +854,8 @@ int vm_save(struct vm *vm, const char *path)
 
 int vm_restore(struct vm *vm, const char *path)
 {
-	if (!vm->savable)
-		return fail(EX_UNAVAILABLE, "%s", vm->unsavable);
+	if (vm_can_save(vm) < 0)
+		return -1;
 	void *pool = objc_autoreleasePoolPush();
 	id url = file_url(path);
 	int rc = on_queue(vm, "restore the machine's state", VZ_SAVE_DEADLINE_S, ^(id m, vz_error_block done) {

@@ -3,6 +3,7 @@ complete -c claw-boot -f
 complete -c claw-boot -s b -l bundle -x -d "the bundle" -a "(__claw_bundles)"
 complete -c claw-boot -s c -l config -r -F -d "this claw.yml"
 complete -c claw-boot -s d -l detach -d "return once the machine runs"
+complete -c claw-boot -l dir -x -a "(__fish_complete_directories)" -d "share a host folder with the guest: [NAME:]PATH[:ro]"
 complete -c claw-boot -l recovery -d "start into macOS Recovery"
 complete -c claw-boot -l no-resume -d "discard a saved state and start afresh"
 complete -c claw-boot -l stop-timeout -x -d "seconds before a stop is forced"

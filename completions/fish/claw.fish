@@ -28,6 +28,7 @@ complete -c claw -n "__fish_seen_subcommand_from create" -l insecure -d "plain H
 complete -c claw -n "__fish_seen_subcommand_from create" -l json -d "print the machine as JSON"
 complete -c claw -n "__fish_seen_subcommand_from stop rm" -s f -l force -d "even a running machine"
 complete -c claw -n "__fish_seen_subcommand_from stop" -s v -l verbose -d "say why the guest could not be told"
+complete -c claw -n "__fish_seen_subcommand_from start" -l dir -x -a "(__fish_complete_directories)" -d "share a host folder with the guest, this boot"
 complete -c claw -n "__fish_use_subcommand" -a ls -d "list bundles"
 complete -c claw -n "__fish_use_subcommand" -a config -d "read claw.yml"
 complete -c claw -n "__fish_use_subcommand" -a help -d "print the usage"

@@ -248,6 +248,7 @@ const char *cfg_unsavable(id config); /* NULL when save/restore can work, else t
 bool cfg_save_validated(struct cfg_snap *s);
 bool cfg_has_mac_platform(struct cfg_snap *s);
 const char *snap_canon(struct cfg_snap *s);
+const char *snap_guest_mounts(struct cfg_snap *s); /* "MOUNT\tPATH\tro|rw\n" each, or "" */
 const char *snap_aux(struct cfg_snap *s);
 const char *snap_disk(struct cfg_snap *s, size_t i, bool *ro); /* NULL past the last */
 const char *snap_machine_id(struct cfg_snap *s);

@@ -1244,6 +1244,7 @@ struct cfg_snap {
 	bool console_append;
 	const char *unsavable;
 	char *canon;
+	char *mounts; /* what a macOS 13+ guest mounts by itself: "MOUNT\tPATH\tro|rw\n" each */
 };
 
 static void canon_add(char **canon, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -1290,6 +1291,35 @@ static void snap_canonical(struct cfg_snap *s, id config)
 	}
 }
 
+/* The folders of every device whose tag is the automount tag: "is automatically mounted in a
+ * macOS guest" (Apple docs, macOSGuestAutomountTag); "to "/Volumes/My Shared Files"", each name
+ * of a multiple share a folder there (tart Run.swift --dir help; VZ-API §13). Where a single
+ * share appears is not documented (VZ-API Unconfirmed): the model's choice is the folder itself. */
+static void snap_mounts(struct cfg_snap *s, id config)
+{
+	size_t len = 0;
+	id a = CFG(config)->arrays[A_SHARES];
+	for (size_t i = 0; i < ns_array_count(a); i++) {
+		id fs = ns_array_at(a, i), share = VZ(fs)->ref[1];
+		if (!share || !VZ(fs)->ref[0] || strcmp(ns_utf8(VZ(fs)->ref[0]), "com.apple.virtio-fs.automount"))
+			continue;
+		if (model_is_kind(share, "VZSingleDirectoryShare")) {
+			id dir = VZ(share)->ref[0];
+			canon_add(&s->mounts, &len, "/Volumes/My Shared Files\t%s\t%s\n", ns_url_path(VZ(dir)->ref[0]),
+				VZ(dir)->flag[0] ? "ro" : "rw");
+			continue;
+		}
+		struct {
+			struct objc_object o;
+			id *keys, *vals;
+			size_t n, cap;
+		} *d = (void *)VZ(share)->ref[0];
+		for (size_t j = 0; j < d->n; j++)
+			canon_add(&s->mounts, &len, "/Volumes/My Shared Files/%s\t%s\t%s\n", ns_utf8(d->keys[j]),
+				ns_url_path(VZ(d->vals[j])->ref[0]), VZ(d->vals[j])->flag[0] ? "ro" : "rw");
+	}
+}
+
 struct cfg_snap *cfg_snapshot(id config)
 {
 	struct cfg_snap *s = calloc(1, sizeof *s);
@@ -1332,6 +1362,7 @@ struct cfg_snap *cfg_snapshot(id config)
 	}
 	s->unsavable = cfg_unsavable(config);
 	snap_canonical(s, config);
+	snap_mounts(s, config);
 	return s;
 }
 
@@ -1344,6 +1375,7 @@ void cfg_snap_free(struct cfg_snap *s)
 		free(s->disks[i]);
 	model_drop(s->console_handle);
 	free(s->canon);
+	free(s->mounts);
 	free(s);
 }
 
@@ -1357,6 +1389,7 @@ bool cfg_save_validated(struct cfg_snap *s)
 
 bool cfg_has_mac_platform(struct cfg_snap *s) { return s->mac; }
 const char *snap_canon(struct cfg_snap *s) { return s->canon; }
+const char *snap_guest_mounts(struct cfg_snap *s) { return s->mounts ? s->mounts : ""; }
 const char *snap_aux(struct cfg_snap *s) { return s->mac ? s->aux : NULL; }
 const char *snap_machine_id(struct cfg_snap *s) { return s->machine_id; }
 uint64_t snap_memory(struct cfg_snap *s) { return s->mem; }

@@ -427,6 +427,42 @@ static void console_says_hello(id vm)
 		close(fd);
 }
 
+/* The macOS the installer put on the boot disk ("claw-model-macos VERSION BUILD"), as V(); 0
+ * when the disk says none. */
+static int guest_macos(id vm)
+{
+	bool ro;
+	const char *disk = snap_disk(VM(vm)->snap, 0, &ro);
+	char line[64] = "";
+	FILE *f = disk ? fopen(disk, "r") : NULL;
+	if (f) {
+		if (!fgets(line, sizeof line, f))
+			line[0] = '\0';
+		fclose(f);
+	}
+	int major = 0, minor = 0;
+	if (sscanf(line, "claw-model-macos %d.%d", &major, &minor) < 1)
+		return 0;
+	return V(major, minor);
+}
+
+/* CLAW_MODEL_GUEST_MOUNTS=FILE: what the guest sees once it runs, a line each
+ * "MOUNT<TAB>HOST PATH<TAB>ro|rw". A macOS guest mounts shares from 13.0 on ("macOS guests
+ * must be running macOS 13.0 (Ventura) or newer", tart --dir help; VZ-API §13): an older one
+ * sees none, and neither does a disk the installer did not write. */
+static void guest_mounts(id vm)
+{
+	const char *file = getenv("CLAW_MODEL_GUEST_MOUNTS");
+	if (!file || !*file)
+		return;
+	FILE *f = fopen(file, "w");
+	if (!f)
+		model_violation("model-setup", "CLAW_MODEL_GUEST_MOUNTS: cannot write '%s': %s", file, strerror(errno));
+	if (guest_macos(vm) >= V(13, 0))
+		fputs(snap_guest_mounts(VM(vm)->snap), f);
+	fclose(f);
+}
+
 /* ---------------------------------------------------------------- init, state, properties */
 
 static id runtime_devices(const char *cls, size_t n, id vm)
@@ -612,6 +648,7 @@ static void start_common(id self, SEL c, id options, vz_error_block handler)
 		VM(self)->generation++;
 		set_state(self, VM_RUNNING);
 		console_says_hello(self);
+		guest_mounts(self);
 		guest_timers(self);
 		complete(self, blk, no_error());
 	});

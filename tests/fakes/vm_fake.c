@@ -23,12 +23,13 @@
  *   CLAW_FAKE_VM_CRASH_AFTER=S      the machine stops with an error after S seconds
  *   CLAW_FAKE_VM_LEASES=FILE, CLAW_FAKE_VM_IP=ADDR   on start, the guest gets a DHCP
  *                                   lease in FILE as macOS's bootpd writes one
+ * The log has a "share NAME PATH ro|rw" line for each shared folder the machine is made with.
  * An .ipsw whose first line is "claw-fake-ipsw" may carry version=, build=,
  * min_cpu=, min_ram= lines; any other file reads as macOS 15.2 (24C101).
  *
  * It refuses what VZ refuses (tests/darwin-model enforces the rules on vz.c itself):
  * saving a machine whose devices cannot be saved (one made from macOS 13 or
- * earlier, vz.c's choice), restoring into a machine that is not stopped, and a
+ * earlier, vz.c's choice; one with shared folders on a macOS 14 host, VZ-API.md §14), restoring into a machine that is not stopped, and a
  * forced stop of a machine that is not running — but for one whose guest has
  * just shut down, which vz.c takes as off. Like a macOS guest, which answers the
  * power button with its shut-down dialog, the guest ignores a stop request. */
@@ -210,6 +211,9 @@ int vm_create(const struct vm_spec *spec, struct vm **out)
 	vm->spec = *spec;
 	vm->id = *spec->id;
 	vm->spec.id = &vm->id;
+	for (size_t i = 0; i < spec->nshares; i++)
+		fake_log("share %s %s %s", spec->shares[i].name, spec->shares[i].path, spec->shares[i].read_only ? "ro" : "rw");
+	vm->spec.shares = NULL; /* the caller's; nothing after vm_create needs them but their count */
 	vm->disk_fd = -1;
 	*out = vm;
 	return 0;
@@ -473,16 +477,27 @@ int vm_resume(struct vm *vm)
 }
 
 /* vz.c gives a guest older than macOS 14 devices a saved state cannot hold. */
-static bool savable(const struct vm *vm)
+static bool savable_guest(const struct vm *vm)
 {
 	return vm->spec.os_version && atoi(vm->spec.os_version) >= 14;
 }
 
+/* A macOS 14 host saves no directory sharing device (VZ-API.md §14). */
+static bool savable(const struct vm *vm)
+{
+	return savable_guest(vm) && (!vm->spec.nshares || atoi(vm_host_version()) >= 15);
+}
+
 static int unsavable(const struct vm *vm)
 {
+	if (savable_guest(vm))
+		return fail(EX_UNAVAILABLE, "a machine with shared folders cannot be suspended on this host (macOS %s): "
+					    "Unsupported directory sharing device in configuration.", vm_host_version());
 	return fail(EX_UNAVAILABLE, "a macOS %s guest cannot be suspended (it needs macOS 14 or later): Unsupported entropy device in configuration.",
 		    vm->spec.os_version ? vm->spec.os_version : "(unknown)");
 }
+
+int vm_can_save(struct vm *vm) { return savable(vm) ? 0 : unsavable(vm); }
 
 int vm_save(struct vm *vm, const char *path)
 {

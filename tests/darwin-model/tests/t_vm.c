@@ -573,6 +573,33 @@ static int balloon(void)
 	return 0;
 }
 
+/* What the guest mounts by itself (CLAW_MODEL_GUEST_MOUNTS) from a share with the automount tag,
+ * its boot disk saying it is macOS VERSION as the installer leaves it ("" for a disk it never
+ * wrote): t_vm guest-mounts DIR VERSION. */
+static int guest_mounts(const char *version)
+{
+	char disk[1024], mounts[1024], head[64], line[2048];
+	snprintf(disk, sizeof disk, "%s/disk.img", DIR_);
+	snprintf(mounts, sizeof mounts, "%s/mounts", DIR_);
+	snprintf(head, sizeof head, "claw-model-macos %s 00A000\n", version);
+	make_file(disk, 64 << 20, *version ? head : NULL);
+	setenv("CLAW_MODEL_GUEST_MOUNTS", mounts, 1);
+	struct machine_opts o = { .share = true };
+	id config = valid_config(&o);
+	id vm = new_vm(config);
+	expect_ok(vm_op(Q, vm, "startWithCompletionHandler:", nil), "start");
+	FILE *f = fopen(mounts, "r");
+	EXPECT(f, "the guest wrote no %s", mounts);
+	printf("macOS %s mounts:", *version ? version : "(none)");
+	while (fgets(line, sizeof line, f))
+		printf(" %s", line);
+	printf("\n");
+	fclose(f);
+	expect_ok(vm_op(Q, vm, "stopWithCompletionHandler:", nil), "stop");
+	finish(vm, config);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -595,6 +622,8 @@ int main(int argc, char **argv)
 	DIR_ = argv[2];
 	if (!strcmp(argv[1], "hold"))
 		return hold(argc > 3 ? argv[3] : "500");
+	if (!strcmp(argv[1], "guest-mounts"))
+		return guest_mounts(argc > 3 ? argv[3] : "");
 	if (!strcmp(argv[1], "restore-from"))
 		return restore_from(argc > 3 ? argv[3] : NULL);
 	for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
