@@ -19,6 +19,30 @@
 
 #define COPY_CHUNK (8u << 20)
 
+/* A regular file of ours, opened without waiting on a FIFO or following a link; -1 with
+ * errno EINVAL for anything else (a device, a FIFO, a file linked from elsewhere). */
+static int open_regular(int dirfd, const char *name, int flags)
+{
+	int fd = openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || ((flags & O_ACCMODE) != O_RDONLY && st.st_nlink != 1)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+/* Why open_regular failed, as one line and an exit code. */
+static int open_failed(const char *what, const char *where)
+{
+	if (errno == EINVAL)
+		return fail(EX_DATAERR, "cannot %s '%s': not a regular file of its own; refusing it", what, where);
+	return fail_sys(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot %s '%s'", what, where);
+}
+
 int64_t fileclone_allocated(int dirfd, const char *name)
 {
 	struct stat st;
@@ -86,37 +110,56 @@ static ssize_t copy_range(int in, int out, int64_t off, size_t len)
 }
 #endif
 
+/* The next run of data at or after off, as [*start, *end); false when only a hole is left. */
+static int next_data(int fd, int64_t off, int64_t size, int64_t *start, int64_t *end)
+{
+	if (off >= size)
+		return 0;
+	off_t data = lseek(fd, (off_t)off, SEEK_DATA);
+	if (data < 0)
+		return errno == ENXIO ? 0 : -1;
+	if (data >= size)
+		return 0;
+	off_t hole = lseek(fd, data, SEEK_HOLE);
+	if (hole < 0)
+		return -1;
+	*start = data;
+	*end = hole < size ? hole : size;
+	return 1;
+}
+
+/* Copy [off, end) of in to the same place in out. */
+static int copy_run(int in, int out, int64_t off, int64_t end, const char *where)
+{
+	while (off < end) {
+		size_t want = (size_t)(end - off) < COPY_CHUNK ? (size_t)(end - off) : COPY_CHUNK;
+		ssize_t n = copy_range(in, out, off, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return fail_sys(n == 0 ? EX_IOERR : errno == ENOSPC ? EX_CANTCREAT : EX_IOERR, "cannot write '%s'", where);
+		off += n;
+	}
+	return 0;
+}
+
 /* Only the data: holes stay holes, so a 64 GiB disk holding 2 GiB copies 2 GiB. */
 static int copy_sparse(int in, int out, const char *where)
 {
 	struct stat st;
 	if (fstat(in, &st) < 0 || ftruncate(out, st.st_size) < 0)
 		return fail_sys(EX_IOERR, "cannot size '%s'", where);
-	int64_t off = 0, size = st.st_size;
-	while (off < size) {
-		off_t data = lseek(in, (off_t)off, SEEK_DATA);
-		if (data < 0 && errno == ENXIO)
-			break; /* only a hole is left */
-		if (data < 0)
-			return fail_sys(EX_IOERR, "cannot read '%s'", where);
-		off_t hole = lseek(in, data, SEEK_HOLE);
-		if (hole < 0)
-			return fail_sys(EX_IOERR, "cannot read '%s'", where);
-		for (off = data; off < hole;) {
-			size_t want = (size_t)(hole - off) < COPY_CHUNK ? (size_t)(hole - off) : COPY_CHUNK;
-			ssize_t n = copy_range(in, out, off, want);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return fail_sys(n == 0 ? EX_IOERR : errno == ENOSPC ? EX_CANTCREAT : EX_IOERR, "cannot write '%s'", where);
-			off += n;
-		}
+	int64_t off = 0, start, end;
+	int more;
+	while ((more = next_data(in, off, st.st_size, &start, &end)) > 0) {
+		if (copy_run(in, out, start, end, where) < 0)
+			return -1;
+		off = end;
 	}
-	return 0;
+	return more < 0 ? fail_sys(EX_IOERR, "cannot read the file for '%s'", where) : 0;
 }
 
-/* A copy that cannot fit is refused before it fills the disk. */
-static int check_room(int dstdir, int64_t need, const char *where)
+int fileclone_room(int dstdir, int64_t need, const char *where)
 {
 	struct statvfs sv;
 	if (fstatvfs(dstdir, &sv) < 0)
@@ -131,9 +174,9 @@ static int check_room(int dstdir, int64_t need, const char *where)
 int fileclone_at(int srcdir, const char *src, int dstdir, const char *dst, const char *where, bool *shared)
 {
 	*shared = false;
-	int in = openat(srcdir, src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), out = -1;
+	int in = open_regular(srcdir, src, O_RDONLY), out = -1;
 	if (in < 0)
-		return fail_sys(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "cannot read the file for '%s'", where);
+		return open_failed("read the file for", where);
 	int rc = clone_whole(srcdir, src, dstdir, dst, in, &out);
 	if (rc < 0) {
 		rc = fail_sys(errno == EEXIST ? EX_CANTCREAT : EX_IOERR, "cannot create '%s'", where);
@@ -145,7 +188,7 @@ int fileclone_at(int srcdir, const char *src, int dstdir, const char *dst, const
 		struct stat st;
 		rc = out < 0 ? fail_sys(EX_CANTCREAT, "cannot create '%s'", where) : fstat(in, &st) < 0 ? -1 : 0;
 		if (rc == 0)
-			rc = check_room(dstdir, (int64_t)st.st_blocks * 512, where);
+			rc = fileclone_room(dstdir, (int64_t)st.st_blocks * 512, where);
 		if (rc == 0)
 			rc = copy_sparse(in, out, where);
 		if (rc == 0 && fchmod(out, st.st_mode & 07777) < 0)
@@ -157,6 +200,117 @@ int fileclone_at(int srcdir, const char *src, int dstdir, const char *dst, const
 		rc = fail_sys(EX_IOERR, "cannot write '%s'", where);
 	if (rc < 0 && out >= 0)
 		unlinkat(dstdir, dst, 0);
+	close(in);
+	return rc;
+}
+
+int fileclone_share_at(int srcdir, const char *src, int dstdir, const char *dst, const char *where)
+{
+	int in = open_regular(srcdir, src, O_RDONLY), out = -1;
+	if (in < 0)
+		return open_failed("read the file for", where);
+	int rc = clone_whole(srcdir, src, dstdir, dst, in, &out);
+	if (rc < 0)
+		rc = fail_sys(errno == EEXIST ? EX_CANTCREAT : EX_IOERR, "cannot create '%s'", where);
+	else if (rc == 0 && fsync_full(out) < 0)
+		rc = fail_sys(EX_IOERR, "cannot sync '%s'", where);
+	if (out >= 0)
+		close(out);
+	if (rc != 0 && out >= 0)
+		unlinkat(dstdir, dst, 0);
+	close(in);
+	return rc;
+}
+
+/* Call fn on each run where x holds data and y a hole, up to size. */
+static int each_gap(int x, int y, int64_t size, int (*fn)(int64_t, int64_t, void *), void *arg, const char *where)
+{
+	int64_t off = 0, start, end, ys, ye;
+	int more, in_y;
+	while ((more = next_data(x, off, size, &start, &end)) > 0) {
+		for (int64_t pos = start; pos < end; pos = in_y ? ye : end) {
+			if ((in_y = next_data(y, pos, end, &ys, &ye)) < 0)
+				return fail_sys(EX_IOERR, "cannot read the files for '%s'", where);
+			int64_t stop = in_y ? ys : end;
+			if (stop > pos && fn(pos, stop, arg) < 0)
+				return -1;
+		}
+		off = end;
+	}
+	return more < 0 ? fail_sys(EX_IOERR, "cannot read the files for '%s'", where) : 0;
+}
+
+static int count_run(int64_t start, int64_t end, void *arg)
+{
+	*(int64_t *)arg += end - start;
+	return 0;
+}
+
+int fileclone_over_check(int srcdir, const char *src, int dstdir, const char *dst, const char *where, int64_t *need)
+{
+	struct stat st;
+	if (fstatat(dstdir, dst, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1)
+		return 1;
+	int in = open_regular(srcdir, src, O_RDONLY), out = open_regular(dstdir, dst, O_RDONLY);
+	int rc = in < 0 || out < 0 ? open_failed("read the files for", where) : 0;
+	if (rc == 0 && fstat(in, &st) < 0)
+		rc = fail_sys(EX_IOERR, "cannot read the files for '%s'", where);
+	*need = 0;
+	if (rc == 0)
+		rc = each_gap(in, out, st.st_size, count_run, need, where);
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return rc;
+}
+
+struct clearing {
+	int fd;
+	const char *where;
+};
+
+/* Zeros over [start, end): a hole where the file system can punch one. */
+static int clear_run(int64_t start, int64_t end, void *arg)
+{
+	const struct clearing *c = arg;
+#if defined(__linux__)
+	if (fallocate(c->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)start, (off_t)(end - start)) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP)
+		return fail_sys(EX_IOERR, "cannot write '%s'", c->where);
+#endif
+	static const char zeros[1 << 16];
+	for (int64_t n; start < end; start += n) {
+		n = end - start < (int64_t)sizeof zeros ? end - start : (int64_t)sizeof zeros;
+		if (pwrite_all(c->fd, zeros, (size_t)n, start) < 0)
+			return fail_sys(EX_IOERR, "cannot write '%s'", c->where);
+	}
+	return 0;
+}
+
+int fileclone_over(int srcdir, const char *src, int dstdir, const char *dst, const char *where)
+{
+	int in = open_regular(srcdir, src, O_RDONLY);
+	if (in < 0)
+		return open_failed("read the file for", where);
+	int out = open_regular(dstdir, dst, O_WRONLY), rc = 0;
+	struct stat st;
+	if (out < 0)
+		rc = open_failed("rewrite", where);
+	else if (fstat(in, &st) < 0 || ftruncate(out, st.st_size) < 0)
+		rc = fail_sys(EX_IOERR, "cannot size '%s'", where);
+	/* What dst holds over src's holes becomes a hole, then src's data goes over the rest:
+	 * no block is freed or taken that both hold, and nothing else is read. */
+	struct clearing c = { out, where };
+	if (rc == 0)
+		rc = each_gap(out, in, st.st_size, clear_run, &c, where);
+	if (rc == 0)
+		rc = copy_sparse(in, out, where);
+	if (rc == 0 && fsync_full(out) < 0)
+		rc = fail_sys(EX_IOERR, "cannot sync '%s'", where);
+	if (out >= 0 && close(out) < 0 && rc == 0)
+		rc = fail_sys(EX_IOERR, "cannot write '%s'", where);
 	close(in);
 	return rc;
 }

@@ -136,6 +136,14 @@ static int sync_at(int dirfd, const char *name)
 	return rc;
 }
 
+/* A folder of state files, and the subfolders they can lie in, synced. */
+static int sync_folders(int dirfd, const char *where)
+{
+	if (sync_at(dirfd, "ssh") < 0 || sync_at(dirfd, BUNDLE_STAMPS_DIR) < 0 || fsync(dirfd) < 0)
+		return fail_sys(EX_IOERR, "cannot sync '%s'", where);
+	return 0;
+}
+
 /* Copy each relative path from one folder to another, its subfolder made first. */
 static int copy_files(int from, int to, json_t *names, const char *where)
 {
@@ -158,9 +166,7 @@ static int copy_files(int from, int to, json_t *names, const char *where)
 		if (rc < 0)
 			return -1;
 	}
-	if (sync_at(to, "ssh") < 0 || sync_at(to, BUNDLE_STAMPS_DIR) < 0 || fsync(to) < 0)
-		return fail_sys(EX_IOERR, "cannot sync '%s'", where);
-	return 0;
+	return sync_folders(to, where);
 }
 
 static int check_stopped(struct bundle *b)
@@ -352,6 +358,48 @@ int snapshot_list(struct bundle *b, json_t **out)
 
 /* ---- rollback: staged, journaled, then moved in --------------------------------- */
 
+/* Each file of the snapshot made ready: its blocks shared into staging where the file system
+ * can (listed in staged); else, when the machine has the file, rewritten in place once the
+ * journal is written (listed in over, *need growing by the room that takes), since a copy
+ * and the freeing of the file it replaces cost twice what a rewrite does; else copied into
+ * staging. */
+static int stage_files(int from, int staging, int dirfd, json_t *files, const char *where, json_t *staged,
+		       json_t *over, int64_t *need)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(files, i, v) {
+		const char *rel = json_string_value(v), *src, *dst, *now;
+		char *what = xasprintf("%s/%s", where, rel);
+		int in = open_parent(from, rel, false, &src), out = open_parent(staging, rel, true, &dst);
+		int live = open_parent(dirfd, rel, false, &now), rc;
+		int64_t more = 0;
+		bool in_place = false, shared;
+		if (in < 0 || out < 0)
+			rc = fail_sys(EX_IOERR, "cannot open the folder of '%s' (a symbolic link?)", what);
+		else
+			rc = fileclone_share_at(in, src, out, dst, what);
+		if (rc == 1 && live >= 0 && (rc = fileclone_over_check(in, src, live, now, what, &more)) == 0)
+			in_place = true;
+		if (rc == 1)
+			rc = fileclone_at(in, src, out, dst, what, &shared);
+		if (rc == 0) {
+			json_array_append(in_place ? over : staged, v);
+			*need += more;
+		}
+		free(what);
+		if (in >= 0)
+			close(in);
+		if (out >= 0)
+			close(out);
+		if (live >= 0)
+			close(live);
+		if (rc < 0)
+			return -1;
+	}
+	return sync_folders(staging, where);
+}
+
 /* Move every staged file into place and remove what the snapshot lacks: each step is a
  * rename or an unlink that a second run finds done, so a killed run is finished by the next. */
 static int move_in(int staging, int dirfd, const char *rel, const char *path)
@@ -382,10 +430,50 @@ static int remove_one(int dirfd, const char *rel, const char *path)
 	return rc;
 }
 
+/* The files rewritten in place, from the snapshot itself: each rewrite is whole again when
+ * repeated, so a killed one is done over by the next run. */
+static int overwrite(int dirfd, const char *path, const char *tag, json_t *names)
+{
+	if (!json_array_size(names))
+		return 0;
+	if (!tag || !snapshot_tag_ok(tag))
+		return fail(EX_DATAERR, "the rollback journal in '%s' names no snapshot; remove it by hand", path);
+	int snaps = open_dir_at(dirfd, BUNDLE_SNAPSHOTS_DIR), from = snaps >= 0 ? open_dir_at(snaps, tag) : -1, rc = 0;
+	if (from < 0)
+		rc = fail_sys(EX_NOINPUT, "cannot finish the rollback of '%s' to '%s'", path, tag);
+	size_t i;
+	json_t *v;
+	json_array_foreach(names, i, v) {
+		if (rc < 0)
+			break;
+		const char *rel = json_string_value(v), *src, *dst;
+		int in = open_parent(from, rel, false, &src), out = open_parent(dirfd, rel, true, &dst);
+		char *what = xasprintf("%s/%s", path, rel);
+		if (in < 0 || out < 0)
+			rc = fail_sys(EX_IOERR, "cannot open the folder of '%s' (a symbolic link?)", what);
+		else
+			rc = fileclone_over(in, src, out, dst, what);
+		free(what);
+		if (in >= 0)
+			close(in);
+		if (out >= 0)
+			close(out);
+	}
+	if (from >= 0)
+		close(from);
+	if (snaps >= 0)
+		close(snaps);
+	return rc;
+}
+
 static int replay(int dirfd, const char *path, json_t *journal)
 {
 	json_t *restore = json_object_get(journal, "restore"), *remove = json_object_get(journal, "remove");
-	if (check_names(restore, "the rollback journal") < 0 || check_names(remove, "the rollback journal") < 0)
+	json_t *over = json_object_get(journal, "overwrite");
+	if (check_names(restore, "the rollback journal") < 0 || check_names(remove, "the rollback journal") < 0 ||
+	    (over && check_names(over, "the rollback journal") < 0))
+		return -1;
+	if (overwrite(dirfd, path, json_string_value(json_object_get(journal, "tag")), over) < 0)
 		return -1;
 	int staging = open_dir_at(dirfd, SNAPSHOT_STAGING), rc = 0;
 	size_t i;
@@ -398,10 +486,8 @@ static int replay(int dirfd, const char *path, json_t *journal)
 			rc = remove_one(dirfd, json_string_value(v), path);
 	if (staging >= 0)
 		close(staging);
-	if (rc < 0)
+	if (rc < 0 || sync_folders(dirfd, path) < 0)
 		return -1;
-	if (sync_at(dirfd, "ssh") < 0 || sync_at(dirfd, BUNDLE_STAMPS_DIR) < 0 || fsync(dirfd) < 0)
-		return fail_sys(EX_IOERR, "cannot sync '%s'", path);
 	/* Done: the journal goes last, then what is left of the staging folder. */
 	if (unlinkat(dirfd, SNAPSHOT_JOURNAL, 0) < 0 && errno != ENOENT)
 		return fail_sys(EX_IOERR, "cannot remove '%s/%s'", path, SNAPSHOT_JOURNAL);
@@ -452,8 +538,12 @@ int snapshot_rollback(struct bundle *b, const char *tag)
 	    (rc = mkdir_at(dirfd, SNAPSHOT_STAGING, bundle_path(b))) == 0 && (staging = open_dir_at(dirfd, SNAPSHOT_STAGING)) < 0)
 		rc = fail_sys(EX_IOERR, "cannot open '%s/%s'", bundle_path(b), SNAPSHOT_STAGING);
 	char *where = bundle_file(b, SNAPSHOT_STAGING);
+	json_t *staged = json_array(), *over = json_array();
+	int64_t need = 0;
 	if (rc == 0)
-		rc = copy_files(from, staging, files, where);
+		rc = stage_files(from, staging, dirfd, files, where, staged, over, &need);
+	if (rc == 0)
+		rc = fileclone_room(dirfd, need, bundle_path(b));
 	if (rc == 0) {
 		/* What the machine has now and the snapshot lacks goes: a saved state, later stamps. */
 		live = state_in(dirfd);
@@ -467,7 +557,7 @@ int snapshot_rollback(struct bundle *b, const char *tag)
 			if (!kept)
 				json_array_append(gone, v);
 		}
-		journal = json_pack("{s:s, s:O, s:o}", "tag", tag, "restore", files, "remove", gone);
+		journal = json_pack("{s:s, s:O, s:O, s:o}", "tag", tag, "restore", staged, "overwrite", over, "remove", gone);
 		char *text = json_dumps(journal, JSON_INDENT(2));
 		/* The moment of commitment: from here on every command that opens the bundle finishes it. */
 		rc = atomic_write_at(dirfd, bundle_path(b), SNAPSHOT_JOURNAL, text, strlen(text), 0600);
@@ -478,6 +568,8 @@ int snapshot_rollback(struct bundle *b, const char *tag)
 	else if (staging >= 0)
 		bundle_remove_tree_at(dirfd, SNAPSHOT_STAGING, bundle_path(b));
 	free(where);
+	json_decref(staged);
+	json_decref(over);
 	json_decref(journal);
 	json_decref(live);
 	json_decref(meta);

@@ -71,6 +71,74 @@ state() {
 	[ "$(state)" = "$before" ]
 }
 
+@test "a rollback without shared blocks rewrites the disk in place: data written since goes, holes come back" {
+	claw snapshot dev base >/dev/null
+	before=$(state)
+	inode=$(stat -c %i "$B/disk.img")
+	used=$(du -k "$B/disk.img" | cut -f1)
+	# The machine writes 8 MB where the snapshot has a hole, and over data it has.
+	head -c $((8 << 20)) /dev/urandom | dd of="$B/disk.img" bs=1M seek=600 conv=notrunc status=none
+	put_data 7 "changed"
+	[ "$(du -k "$B/disk.img" | cut -f1)" -ge $((used + 8192)) ]
+	run claw rollback dev base
+	assert_success
+	[ "$(state)" = "$before" ]
+	# The same file, holding what it held: no copy of the disk was made and swapped in.
+	[ "$(stat -c %i "$B/disk.img")" = "$inode" ]
+	[ "$(du -k "$B/disk.img" | cut -f1)" -le "$used" ]
+	[ ! -e "$B/.rollback" ] && [ ! -e "$B/.rollback.d" ]
+	# A disk grown since is cut back to the snapshot's size.
+	truncate -s 2G "$B/disk.img"
+	run claw rollback dev base
+	assert_success
+	[ "$(state)" = "$before" ]
+}
+
+@test "a rollback killed while it rewrites the disk is finished from the snapshot by the next command" {
+	claw snapshot dev base >/dev/null
+	before=$(state)
+	# What a rollback leaves when killed past its journal, halfway through the disk: the
+	# journal, and a disk holding some of each.
+	head -c $((8 << 20)) /dev/urandom | dd of="$B/disk.img" bs=1M seek=600 conv=notrunc status=none
+	put_data 7 "half"
+	printf '{"tag": "base", "restore": [], "overwrite": ["disk.img"], "remove": []}' >"$B/.rollback"
+	run claw ls dev
+	assert_success
+	[ "$(state)" = "$before" ]
+	[ ! -e "$B/.rollback" ]
+	# One whose snapshot is gone cannot be finished: every command says so, the journal stays.
+	put_data 7 "half"
+	printf '{"tag": "gone", "restore": [], "overwrite": ["disk.img"], "remove": []}' >"$B/.rollback"
+	run claw ls dev
+	assert_failure 66
+	assert_output --regexp "^claw-ls: cannot finish the rollback of '.*/dev.clawbundle' to 'gone': No such file or directory$"
+	[ -e "$B/.rollback" ]
+}
+
+@test "a rollback that cannot fit its rewrite is refused before it changes anything" {
+	unshare -m --propagation private true 2>/dev/null || skip "cannot make a private mount namespace here"
+	# A machine on a small file system: 12 MB of data in its snapshot, all of it gone from
+	# the disk since (a hole again), and less than that free.
+	run unshare -m --propagation private sh -c '
+		set -e
+		mkdir -p "$1/small"
+		mount -t tmpfs -o size=40m tmpfs "$1/small"
+		cp -a "$2" "$1/small/m.clawbundle"
+		b=$1/small/m.clawbundle
+		head -c $((12 << 20)) /dev/urandom | dd of="$b/disk.img" bs=1M seek=50 conv=notrunc status=none
+		claw-bundle snapshot "$b" base >/dev/null
+		fallocate --punch-hole --offset $((50 << 20)) --length $((12 << 20)) "$b/disk.img"
+		head -c $((20 << 20)) /dev/zero >"$1/small/filler"
+		sum=$(sha256sum <"$b/disk.img")
+		rc=0; claw-bundle rollback "$b" base || rc=$?
+		[ "$sum" = "$(sha256sum <"$b/disk.img")" ] || echo "the disk changed"
+		[ ! -e "$b/.rollback" ] || echo "a journal was left"
+		[ ! -e "$b/.rollback.d" ] || echo "staging was left"
+		exit $rc' _ "$BATS_TEST_TMPDIR" "$B"
+	assert_failure 73
+	assert_output --regexp "^claw-bundle: not enough room for '.*/small/m.clawbundle': it needs 12 MB, [0-9] MB are free$"
+}
+
 @test "--list, --json and --rm; the default tag is the time; a suspended machine's saved state is kept with it" {
 	echo saved >"$B/state.vzvmsave"
 	run claw snapshot dev
@@ -245,7 +313,24 @@ killed_at() {
 	printf '{"tag": "x", "restore": ["../../../elsewhere/file"], "remove": []}' >"$B/.rollback"
 	run claw ls dev
 	assert_failure 65
+	printf '{"tag": "../../../elsewhere", "restore": [], "overwrite": ["disk.img"], "remove": []}' >"$B/.rollback"
+	run claw ls dev
+	assert_failure 65
+	assert_output "claw-ls: the rollback journal in '$B' names no snapshot; remove it by hand"
 	rm "$B/.rollback"
+	# A disk that is a second name of someone's file is not written through.
+	claw snapshot dev h >/dev/null
+	mv "$B/disk.img" elsewhere/disk
+	ln elsewhere/disk "$B/disk.img"
+	printf '{"tag": "h", "restore": [], "overwrite": ["disk.img"], "remove": []}' >"$B/.rollback"
+	sum=$(sha256sum <elsewhere/disk)
+	run claw ls dev
+	assert_failure 65
+	assert_output "claw-ls: cannot rewrite '$B/disk.img': not a regular file of its own; refusing it"
+	[ "$(sha256sum <elsewhere/disk)" = "$sum" ]
+	rm "$B/.rollback" "$B/disk.img"
+	mv elsewhere/disk "$B/disk.img"
+	claw snapshot --rm dev h
 	[ "$(cat elsewhere/file)" = precious ]
 	# A snapshot whose list names a file outside.
 	claw snapshot dev s >/dev/null
