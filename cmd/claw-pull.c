@@ -73,6 +73,7 @@ static struct {
 	struct oci *oci;
 	struct tart_image img;
 	int disk;    /* pull/disk.img */
+	int ddisk;   /* the same, past the page cache (-1 where the file system has no such way) */
 	bool fresh;  /* made by this run: its unwritten parts are zeros already */
 	pthread_mutex_t mu;
 	size_t next;
@@ -133,7 +134,8 @@ static char *fetch_blob(struct worker *w, size_t k, const struct tart_blob *blob
 	char *url = oci_blob_url(pull.oci, blob->digest);
 	struct transfer_opts o = { .url = url, .part = part, .size = (int64_t)blob->size, .alg = DIGEST_SHA256,
 				   .connections = 2, .stall_seconds = 30, .retries = 10, .backoff_ms = 250, .stop = &halt,
-				   .progress = on_progress, .arg = w, .prepare = oci_prepare_handle, .prepare_arg = pull.oci };
+				   .progress = on_progress, .arg = w, .prepare = oci_prepare_handle, .prepare_arg = pull.oci,
+				   .scratch = k > 0 };
 	struct transfer_result r;
 	int rc = transfer_run(&o, &r);
 	free(url);
@@ -177,7 +179,7 @@ static int pull_chunk(struct worker *w, size_t k, const struct tart_chunk *c)
 	char *part = fetch_blob(w, k, &c->blob);
 	if (!part)
 		return -1;
-	int rc = diskchunk_unpack(part, pull.disk, c->offset, c->length, c->raw_digest, pull.fresh, &halt);
+	int rc = diskchunk_unpack(part, pull.disk, pull.ddisk, c->offset, c->length, c->raw_digest, pull.fresh, &halt);
 	if (rc == DISKCHUNK_INTERRUPTED)
 		rc = fail(EX_TEMPFAIL, "interrupted");
 	else
@@ -248,6 +250,7 @@ static void open_disk(void)
 		die(EX_CANTCREAT, "cannot create '%s': %s", path, strerror(errno));
 	if (ftruncate(pull.disk, (off_t)pull.img.disk_size) < 0)
 		die(errno == EFBIG || errno == ENOSPC ? EX_CANTCREAT : EX_IOERR, "cannot size '%s': %s", path, strerror(errno));
+	pull.ddisk = open_uncached(pull.disk, path);
 	if (!pull.fresh)
 		info("resuming the pull in '%s'", path);
 	free(path);
@@ -326,6 +329,8 @@ static void sweep_pull_dir(int dfd)
 /* Everything verified: give the files their names, config.json and image.json last. */
 static void finish(const struct oci_ref *ref, const char *digest, const struct vmconfig *vc)
 {
+	if (pull.ddisk >= 0)
+		close(pull.ddisk);
 	if (fsync_full(pull.disk) < 0 || close(pull.disk) < 0)
 		die(EX_IOERR, "cannot write '%s/%s': %s", bundle_path(pull.b), PULL_DISK, strerror(errno));
 	int dfd = bundle_dirfd(pull.b);

@@ -47,7 +47,7 @@ int diskchunk_matches(int fd, uint64_t off, uint64_t len, const char *want, bool
 /* ---- unpacking: the decoder's blocks into the file, zero runs as holes ---- */
 
 struct sink {
-	int fd;
+	int fd, dfd; /* the disk, and the same file past the page cache (-1: none) */
 	bool fresh;
 	uint64_t base, len, at; /* the chunk's offset and length, and how far it is written */
 	struct digest *d;
@@ -67,9 +67,21 @@ static int write_fail(void)
 	return fail_sys(errno == ENOSPC || errno == EDQUOT ? EX_CANTCREAT : EX_IOERR, "cannot write the disk");
 }
 
+/* Whole blocks go past the page cache where the file system takes them: a pulled disk is
+ * gigabytes written once and not read soon, and filling the cache with it costs more than
+ * the copy (on a VM, each new page of it is a fault in the host too). */
 static int flush_pending(struct sink *s)
 {
-	if (s->plen && pwrite_all(s->fd, s->pend, s->plen, (int64_t)s->pend_at) < 0)
+	if (!s->plen)
+		return 0;
+	bool direct = s->dfd >= 0 && s->pend_at % DIRECT_ALIGN == 0 && s->plen % DIRECT_ALIGN == 0;
+	if (direct && pwrite_all(s->dfd, s->pend, s->plen, (int64_t)s->pend_at) < 0) {
+		if (errno != EINVAL)
+			return write_fail();
+		s->dfd = -1; /* refused at the first write, as some file systems do: the cache it is */
+		direct = false;
+	}
+	if (!direct && pwrite_all(s->fd, s->pend, s->plen, (int64_t)s->pend_at) < 0)
 		return write_fail();
 	s->plen = 0;
 	return 0;
@@ -145,13 +157,16 @@ static int on_block(const char *data, size_t len, void *arg)
 	return 0;
 }
 
-int diskchunk_unpack(const char *src, int fd, uint64_t off, uint64_t len, const char *want, bool fresh,
+int diskchunk_unpack(const char *src, int fd, int dfd, uint64_t off, uint64_t len, const char *want, bool fresh,
 		     volatile sig_atomic_t *stop)
 {
 	int in = open(src, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return fail_sys(EX_IOERR, "cannot open '%s'", src);
-	struct sink s = { fd, fresh, off, len, off, digest_new(DIGEST_SHA256), xmalloc(PENDING_MAX), 0, 0, 0, 0 };
+	char *pend = aligned_alloc((size_t)DIRECT_ALIGN, PENDING_MAX);
+	if (!pend)
+		die(EX_OSERR, "out of memory");
+	struct sink s = { fd, dfd, fresh, off, len, off, digest_new(DIGEST_SHA256), pend, 0, 0, 0, 0 };
 	struct alz4_dec *dec = alz4_dec_new(len, on_block, &s);
 	char *buf = xmalloc(READ_STEP);
 	int rc = 0;

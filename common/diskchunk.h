@@ -19,9 +19,10 @@
 int diskchunk_matches(int fd, uint64_t off, uint64_t len, const char *want, bool *yes);
 
 /* Decode the stream in the file src into fd at off: exactly len bytes, whose digest must be
- * want. fresh: the file holds only zeros there (made by ftruncate), so zero runs need no
+ * want. dfd: the same file opened past the page cache (open_uncached), for its whole blocks,
+ * or -1. fresh: the file holds only zeros there (made by ftruncate), so zero runs need no
  * hole punched. DISKCHUNK_INTERRUPTED when *stop is set. */
-int diskchunk_unpack(const char *src, int fd, uint64_t off, uint64_t len, const char *want, bool fresh,
+int diskchunk_unpack(const char *src, int fd, int dfd, uint64_t off, uint64_t len, const char *want, bool fresh,
 		     volatile sig_atomic_t *stop);
 
 struct diskchunk_packed {

@@ -277,8 +277,8 @@ static void save_state(struct xfer *x)
  * thread never waits for the disk, and the state never runs ahead of what is durable. */
 static void post_state(struct xfer *x)
 {
-	if (x->size < 0 || x->npieces <= 1)
-		return; /* a mark, written once: nothing in it changes */
+	if (x->size < 0 || x->npieces <= 1 || x->o->scratch)
+		return; /* a mark, written once: nothing in it changes; or none until the end */
 	char *text = state_text(x);
 	pthread_mutex_lock(&x->mu);
 	free(x->state_posted);
@@ -293,7 +293,7 @@ static void post_state(struct xfer *x)
  * way: off curl's thread (sync_file_range can wait for a busy disk), from [*mark, upto). */
 static void write_back(struct xfer *x, int64_t *mark, int64_t upto)
 {
-	if (upto - *mark >= WRITEBACK_STEP) {
+	if (!x->o->scratch && upto - *mark >= WRITEBACK_STEP) {
 		start_writeback(x->fd, *mark, upto - *mark);
 		*mark = upto;
 	}
@@ -302,7 +302,7 @@ static void write_back(struct xfer *x, int64_t *mark, int64_t upto)
 /* Ask the syncer to make [0, hashed) durable once it is a step ahead. Called under mu. */
 static void make_durable(struct xfer *x, int64_t hashed)
 {
-	if (hashed - x->durable_want >= DURABLE_STEP) {
+	if (!x->o->scratch && hashed - x->durable_want >= DURABLE_STEP) {
 		x->durable_want = hashed;
 		pthread_cond_signal(&x->sync_cv);
 	}
@@ -1341,7 +1341,7 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 	/* The ring's whole blocks go to the disk past the page cache: a durable file then costs
 	 * no writeback and no flush of it at the end, and the cache is left to the rest of the
 	 * machine. Their buffers must be aligned as their offsets are. */
-	x.dfd = open_uncached(x.fd, o->part);
+	x.dfd = o->scratch ? -1 : open_uncached(x.fd, o->part);
 	x.ring = aligned_alloc(RING_ALIGN, (size_t)RING_SIZE);
 	if (!x.ring)
 		die(EX_OSERR, "out of memory");
@@ -1365,7 +1365,7 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 	if (rc == 0 && x.hashed != x.size)
 		rc = fail(EX_SOFTWARE, "hashed %" PRId64 " of %" PRId64 " bytes", x.hashed, x.size);
 	/* The cache trusts a file by its size and mtime from now on: all of it must be on disk. */
-	if (rc == 0 && fsync_full(x.fd) < 0)
+	if (rc == 0 && !o->scratch && fsync_full(x.fd) < 0)
 		rc = fail_sys(EX_IOERR, "cannot sync '%s'", o->part);
 	if (rc == 0) {
 		digest_final_hex(x.d, res->hex);

@@ -52,6 +52,10 @@ struct transfer_opts {
 	 * to add what the server wants (an Authorization header, TLS roots). */
 	void (*prepare)(void *curl, void *arg);
 	void *prepare_arg;
+	/* The caller reads the .part back at once and removes it (a blob to decode): it stays
+	 * in the page cache, and is made durable, with its state, only when the run stops
+	 * short; a run killed outright starts that .part over. */
+	bool scratch;
 };
 
 struct transfer_result {
