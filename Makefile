@@ -51,7 +51,7 @@ MAN1       := $(wildcard man/man1/*.1)
 MAN5       := $(wildcard man/man5/*.5)
 MAN7       := $(wildcard man/man7/*.7)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
-UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(O)/unit/%) \
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(O)/unit/%) $(O)/unit/sinkfetch \
 	      $(patsubst tests/fuzz/fuzz_%.c,$(O)/unit/replay-%,$(wildcard tests/fuzz/fuzz_*.c))
 
 all: $(PROGS)

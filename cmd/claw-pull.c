@@ -3,9 +3,9 @@
  * Order of the work: read the manifest (an index is followed to its darwin/arm64 image)
  * and refuse what is not a tart VM; read tart's config and map it to claw's; then fetch
  * the blobs -j at a time through claw-fetch's transfer engine (each verified as it
- * arrives, resumable), decode each disk chunk at its offset in pull/disk.img (zero runs
- * left as holes) and check its uncompressed digest; a rerun first skips the chunks
- * already right. Only when every byte is verified do disk.img, aux.img, config.json and
+ * arrives, a dropped connection continued at the byte), each disk chunk decoded at its
+ * offset in pull/disk.img as it arrives (zero runs left as holes) and its uncompressed
+ * digest checked; a rerun first skips the chunks already right. Only when every byte is verified do disk.img, aux.img, config.json and
  * image.json get their names; until then nothing in the bundle has one, and pull/ holds
  * what a rerun resumes from. Prints the image as pulled, pinned: HOST/REPO@sha256:....
  * Exit: 0 pulled (or already); 64 usage or a reference that does not parse; 65 not a
@@ -124,29 +124,42 @@ static void on_progress(const struct transfer_progress *p, void *arg)
 	pthread_mutex_unlock(&pull.mu);
 }
 
-/* Fetch layer k's blob into pull/K-HEX.part (chunks alike, zeros say, share a blob, not a
- * file), verified; returns the .part's path. */
-static char *fetch_blob(struct worker *w, size_t k, const struct tart_blob *blob)
+/* Fetch layer k's blob, verified: into pull/K-HEX.part (chunks alike, zeros say, share a
+ * blob, not a file), whose path it returns; or, given an unpacker, through it as it arrives
+ * (the path returned is then only a name, its file gone). */
+static char *fetch_blob(struct worker *w, size_t k, const struct tart_blob *blob, struct diskchunk_unpacker *u)
 {
 	char *name = xasprintf(PULL_DIR "/%zu-%s.part", k, blob->digest + 7);
 	char *part = bundle_file(pull.b, name);
 	free(name);
 	char *url = oci_blob_url(pull.oci, blob->digest);
 	struct transfer_opts o = { .url = url, .part = part, .size = (int64_t)blob->size, .alg = DIGEST_SHA256,
-				   .connections = 2, .stall_seconds = 30, .retries = 10, .backoff_ms = 250, .stop = &halt,
-				   .progress = on_progress, .arg = w, .prepare = oci_prepare_handle, .prepare_arg = pull.oci,
-				   .scratch = k > 0 };
+				   .connections = u ? 1 : 2, .stall_seconds = 30, .retries = 10, .backoff_ms = 250,
+				   .stop = &halt, .progress = on_progress, .arg = w, .prepare = oci_prepare_handle,
+				   .prepare_arg = pull.oci };
+	if (u) {
+		o.sink = diskchunk_feed;
+		o.sink_restart = diskchunk_restart;
+		o.sink_arg = u;
+	}
 	struct transfer_result r;
 	int rc = transfer_run(&o, &r);
 	free(url);
-	if (rc == 0 && strcmp(r.hex, blob->digest + 7)) {
+	/* Bytes that are not the blob, whether or not they decoded: the registry's fault. */
+	if (rc != TRANSFER_INTERRUPTED && r.hex[0] && strcmp(r.hex, blob->digest + 7)) {
 		/* A wrong blob never waits to be resumed. */
 		transfer_discard(part);
 		rc = fail(EX_DATAERR, "the registry lies: blob %s hashes to sha256:%s", blob->digest, r.hex);
 	}
 	if (rc != 0) {
-		if (rc == TRANSFER_INTERRUPTED)
+		if (rc == TRANSFER_INTERRUPTED) {
 			fail(EX_TEMPFAIL, "interrupted");
+		} else if (u && r.hex[0] && !strcmp(r.hex, blob->digest + 7)) {
+			/* The right bytes that do not decode: the image's fault, named. */
+			char *why = xstrdup(fail_msg());
+			fail(fail_code(), "blob %s: %s", blob->digest, why);
+			free(why);
+		}
 		free(part);
 		return NULL;
 	}
@@ -155,7 +168,7 @@ static char *fetch_blob(struct worker *w, size_t k, const struct tart_blob *blob
 
 static int pull_nvram(struct worker *w)
 {
-	char *part = fetch_blob(w, 0, &pull.img.nvram);
+	char *part = fetch_blob(w, 0, &pull.img.nvram, NULL);
 	if (!part)
 		return -1;
 	char *aux = bundle_file(pull.b, PULL_AUX);
@@ -176,14 +189,12 @@ static int pull_chunk(struct worker *w, size_t k, const struct tart_chunk *c)
 		info("chunk at %" PRIu64 " is already on disk", c->offset);
 		return 0;
 	}
-	char *part = fetch_blob(w, k, &c->blob);
-	if (!part)
-		return -1;
-	int rc = diskchunk_unpack(part, pull.disk, pull.ddisk, c->offset, c->length, c->raw_digest, pull.fresh, &halt);
-	if (rc == DISKCHUNK_INTERRUPTED)
-		rc = fail(EX_TEMPFAIL, "interrupted");
-	else
-		transfer_discard(part); /* decoded, or not worth keeping */
+	/* Decoded as it arrives: the blob is never on disk, so a chunk cut short is fetched
+	 * again whole by the next run, which keeps every chunk already right. */
+	struct diskchunk_unpacker *u = diskchunk_unpacker_new(pull.disk, pull.ddisk, c->offset, c->length, pull.fresh);
+	char *part = fetch_blob(w, k, &c->blob, u);
+	int rc = part ? diskchunk_finish(u, c->raw_digest) : -1;
+	diskchunk_unpacker_free(u);
 	/* The disk starts writing the chunk now, so that the fsync at the end waits for little. */
 	if (rc == 0)
 		start_writeback(pull.disk, (int64_t)c->offset, (int64_t)c->length);

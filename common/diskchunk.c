@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -46,6 +47,8 @@ int diskchunk_matches(int fd, uint64_t off, uint64_t len, const char *want, bool
 
 /* ---- unpacking: the decoder's blocks into the file, zero runs as holes ---- */
 
+#define NBUF 3 /* one filling, the others queued for the writer or being written */
+
 struct sink {
 	int fd, dfd; /* the disk, and the same file past the page cache (-1: none) */
 	bool fresh;
@@ -55,6 +58,21 @@ struct sink {
 	size_t plen;
 	uint64_t pend_at;
 	uint64_t zero_at, zero_len; /* a zero run waiting for its hole */
+	/* A thread of its own writes full buffers, in order, while the next one fills: a
+	 * write past the page cache waits for the disk, and the decoder need not. Under mu. */
+	pthread_t writer;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct queued {
+		char *buf;
+		size_t len;
+		uint64_t at;
+	} queue[NBUF];
+	int qhead, qlen;
+	char *spare[NBUF];
+	int nspare;
+	int werr; /* errno of a write that failed: every later flush reports it */
+	bool quit;
 };
 
 static bool all_zero(const char *p, size_t n)
@@ -69,21 +87,79 @@ static int write_fail(void)
 
 /* Whole blocks go past the page cache where the file system takes them: a pulled disk is
  * gigabytes written once and not read soon, and filling the cache with it costs more than
- * the copy (on a VM, each new page of it is a fault in the host too). */
+ * the copy (on a VM, each new page of it is a fault in the host too). The writer's. */
+static int write_out(struct sink *s, const struct queued *q)
+{
+	bool direct = s->dfd >= 0 && q->at % DIRECT_ALIGN == 0 && q->len % DIRECT_ALIGN == 0;
+	if (direct && pwrite_all(s->dfd, q->buf, q->len, (int64_t)q->at) < 0) {
+		if (errno != EINVAL)
+			return -1;
+		s->dfd = -1; /* refused at the first write, as some file systems do: the cache it is */
+		direct = false;
+	}
+	return direct ? 0 : pwrite_all(s->fd, q->buf, q->len, (int64_t)q->at);
+}
+
+static void *write_loop(void *arg)
+{
+	struct sink *s = arg;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->qlen && !s->quit)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (!s->qlen)
+			break;
+		struct queued q = s->queue[s->qhead];
+		pthread_mutex_unlock(&s->mu);
+		int rc = s->werr ? 0 : write_out(s, &q), e = errno;
+		pthread_mutex_lock(&s->mu);
+		if (rc < 0 && !s->werr)
+			s->werr = e;
+		s->spare[s->nspare++] = q.buf;
+		s->qhead = (s->qhead + 1) % NBUF;
+		s->qlen--;
+		pthread_cond_broadcast(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* A failed write, reported on the decoder's thread. Under mu; returns unlocked. */
+static int report_werr(struct sink *s)
+{
+	errno = s->werr;
+	pthread_mutex_unlock(&s->mu);
+	return write_fail();
+}
+
+/* The filled buffer to the writer, and a spare one to fill. */
 static int flush_pending(struct sink *s)
 {
 	if (!s->plen)
 		return 0;
-	bool direct = s->dfd >= 0 && s->pend_at % DIRECT_ALIGN == 0 && s->plen % DIRECT_ALIGN == 0;
-	if (direct && pwrite_all(s->dfd, s->pend, s->plen, (int64_t)s->pend_at) < 0) {
-		if (errno != EINVAL)
-			return write_fail();
-		s->dfd = -1; /* refused at the first write, as some file systems do: the cache it is */
-		direct = false;
-	}
-	if (!direct && pwrite_all(s->fd, s->pend, s->plen, (int64_t)s->pend_at) < 0)
-		return write_fail();
+	pthread_mutex_lock(&s->mu);
+	if (s->werr)
+		return report_werr(s);
+	s->queue[(s->qhead + s->qlen) % NBUF] = (struct queued){ s->pend, s->plen, s->pend_at };
+	s->qlen++;
+	pthread_cond_broadcast(&s->cv);
+	while (!s->nspare)
+		pthread_cond_wait(&s->cv, &s->mu);
+	s->pend = s->spare[--s->nspare];
 	s->plen = 0;
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+/* Every queued buffer written. */
+static int drain(struct sink *s)
+{
+	pthread_mutex_lock(&s->mu);
+	while (s->qlen)
+		pthread_cond_wait(&s->cv, &s->mu);
+	if (s->werr)
+		return report_werr(s);
+	pthread_mutex_unlock(&s->mu);
 	return 0;
 }
 
@@ -157,55 +233,93 @@ static int on_block(const char *data, size_t len, void *arg)
 	return 0;
 }
 
-int diskchunk_unpack(const char *src, int fd, int dfd, uint64_t off, uint64_t len, const char *want, bool fresh,
-		     volatile sig_atomic_t *stop)
+struct diskchunk_unpacker {
+	struct sink s;
+	struct alz4_dec *dec;
+};
+
+static void unpacker_begin(struct diskchunk_unpacker *u)
 {
-	int in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return fail_sys(EX_IOERR, "cannot open '%s'", src);
-	char *pend = aligned_alloc((size_t)DIRECT_ALIGN, PENDING_MAX);
-	if (!pend)
-		die(EX_OSERR, "out of memory");
-	struct sink s = { fd, dfd, fresh, off, len, off, digest_new(DIGEST_SHA256), pend, 0, 0, 0, 0 };
-	struct alz4_dec *dec = alz4_dec_new(len, on_block, &s);
-	char *buf = xmalloc(READ_STEP);
-	int rc = 0;
-	for (;;) {
-		if (stop && *stop) {
-			rc = DISKCHUNK_INTERRUPTED;
-			break;
-		}
-		ssize_t n = read(in, buf, READ_STEP);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = fail_sys(EX_IOERR, "cannot read '%s'", src);
-			break;
-		}
-		if (n == 0) {
-			rc = alz4_dec_finish(dec);
-			break;
-		}
-		if (alz4_dec_feed(dec, buf, (size_t)n) < 0) {
-			rc = -1;
-			break;
-		}
-	}
-	if (rc == 0 && (flush_pending(&s) < 0 || flush_zeros(&s) < 0))
-		rc = -1;
+	u->s.at = u->s.base;
+	u->s.plen = 0;
+	u->s.werr = 0;
+	u->s.zero_len = 0;
+	u->s.d = digest_new(DIGEST_SHA256);
+	u->dec = alz4_dec_new(u->s.len, on_block, &u->s);
+}
+
+static void unpacker_end(struct diskchunk_unpacker *u)
+{
+	digest_free(u->s.d);
+	alz4_dec_free(u->dec);
+}
+
+struct diskchunk_unpacker *diskchunk_unpacker_new(int fd, int dfd, uint64_t off, uint64_t len, bool fresh)
+{
+	struct diskchunk_unpacker *u = xcalloc(1, sizeof *u);
+	struct sink *s = &u->s;
+	*s = (struct sink){ .fd = fd, .dfd = dfd, .fresh = fresh, .base = off, .len = len };
+	for (int i = 0; i < NBUF; i++)
+		if (!(s->spare[s->nspare++] = aligned_alloc((size_t)DIRECT_ALIGN, PENDING_MAX)))
+			die(EX_OSERR, "out of memory");
+	s->pend = s->spare[--s->nspare];
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if (pthread_create(&s->writer, NULL, write_loop, s) != 0)
+		die(EX_OSERR, "cannot start a writer thread");
+	unpacker_begin(u);
+	return u;
+}
+
+int diskchunk_feed(const char *buf, size_t len, void *arg)
+{
+	struct diskchunk_unpacker *u = arg;
+	return alz4_dec_feed(u->dec, buf, len);
+}
+
+void diskchunk_restart(void *arg)
+{
+	struct diskchunk_unpacker *u = arg;
+	/* The first go's writes land before the second's holes. A failed one is forgotten:
+	 * the bytes come again. */
+	drain(&u->s);
+	unpacker_end(u);
+	/* What the first go wrote is there now: zeros must be punched from here on. */
+	u->s.fresh = false;
+	unpacker_begin(u);
+}
+
+int diskchunk_finish(struct diskchunk_unpacker *u, const char *want)
+{
+	if (alz4_dec_finish(u->dec) < 0 || flush_pending(&u->s) < 0 || flush_zeros(&u->s) < 0 || drain(&u->s) < 0)
+		return -1;
 	char got[OCI_DIGEST_MAX];
-	sha256_name(s.d, got);
-	if (rc == 0 && s.at - off != len)
-		rc = fail(EX_DATAERR, "a disk layer decodes to %llu bytes; the manifest says %llu",
-			  (unsigned long long)(s.at - off), (unsigned long long)len);
-	else if (rc == 0 && strcmp(got, want))
-		rc = fail(EX_DATAERR, "a disk layer decodes to %s; the manifest says %s", got, want);
-	digest_free(s.d);
-	alz4_dec_free(dec);
-	free(s.pend);
-	free(buf);
-	close(in);
-	return rc;
+	sha256_name(u->s.d, got);
+	if (u->s.at - u->s.base != u->s.len)
+		return fail(EX_DATAERR, "a disk layer decodes to %llu bytes; the manifest says %llu",
+			    (unsigned long long)(u->s.at - u->s.base), (unsigned long long)u->s.len);
+	if (strcmp(got, want))
+		return fail(EX_DATAERR, "a disk layer decodes to %s; the manifest says %s", got, want);
+	return 0;
+}
+
+void diskchunk_unpacker_free(struct diskchunk_unpacker *u)
+{
+	if (!u)
+		return;
+	struct sink *s = &u->s;
+	pthread_mutex_lock(&s->mu);
+	s->quit = true; /* after what is queued: a chunk cut short is still written as far as it got */
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->writer, NULL);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	unpacker_end(u);
+	free(s->pend);
+	for (int i = 0; i < s->nspare; i++)
+		free(s->spare[i]);
+	free(u);
 }
 
 /* ---- packing ---- */

@@ -8,22 +8,27 @@
 
 #include "oci.h"
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define DISKCHUNK_INTERRUPTED (-2)
-
 /* Is [off, off+len) of fd the bytes whose digest is want ("sha256:...")? */
 int diskchunk_matches(int fd, uint64_t off, uint64_t len, const char *want, bool *yes);
 
-/* Decode the stream in the file src into fd at off: exactly len bytes, whose digest must be
- * want. dfd: the same file opened past the page cache (open_uncached), for its whole blocks,
- * or -1. fresh: the file holds only zeros there (made by ftruncate), so zero runs need no
- * hole punched. DISKCHUNK_INTERRUPTED when *stop is set. */
-int diskchunk_unpack(const char *src, int fd, int dfd, uint64_t off, uint64_t len, const char *want, bool fresh,
-		     volatile sig_atomic_t *stop);
+/* An Apple LZ4 stream decoded into fd at off as it comes: exactly len bytes, written as they
+ * decode (a chunk is never held whole). dfd: the same file opened past the page cache
+ * (open_uncached), for its whole blocks, or -1. fresh: the file holds only zeros there (made
+ * by ftruncate), so zero runs need no hole punched. */
+struct diskchunk_unpacker;
+struct diskchunk_unpacker *diskchunk_unpacker_new(int fd, int dfd, uint64_t off, uint64_t len, bool fresh);
+/* The next bytes of the stream (arg: the unpacker; the shape of transfer's sink). */
+int diskchunk_feed(const char *buf, size_t len, void *arg);
+/* The stream starts over from its first byte (transfer's sink_restart). */
+void diskchunk_restart(void *arg);
+/* The stream has ended: the rest written, the length and the digest (want, "sha256:...")
+ * checked. */
+int diskchunk_finish(struct diskchunk_unpacker *u, const char *want);
+void diskchunk_unpacker_free(struct diskchunk_unpacker *u);
 
 struct diskchunk_packed {
 	char *data; /* the stream, malloc'd */

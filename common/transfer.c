@@ -3,7 +3,8 @@
  * digest's frontier (a writer thread writes those meanwhile, past the page cache where the
  * file system allows), read back from the file where not (gathered per connection, so they
  * are written in large pieces). A fourth thread makes the file durable behind the digest,
- * so the end waits for little. */
+ * so the end waits for little. Given a sink (claw-pull's decoder), one connection's bytes go
+ * from the ring to the sink, in order, in place of any file. */
 #include "transfer.h"
 #include "http.h"
 #include "atomic.h"
@@ -108,6 +109,11 @@ struct xfer {
 	int64_t durable_want, durable_done;
 	char *state_posted; /* the state file's text, for after the next fsync */
 	int sync_errno;
+	/* Why the sink failed, said on the writer's thread; the rest is then only hashed, so
+	 * that the caller can tell a stream the sink could not take from bytes that are not
+	 * the file. The writer's until it is joined. */
+	int sink_code;
+	char *sink_msg;
 	bool no_range;
 	CURLM *multi;
 	struct conn conns[MAX_CONNS];
@@ -151,6 +157,12 @@ void transfer_discard(const char *part)
 }
 
 /* ---- pieces and their state file ---- */
+
+/* No .part to keep (a sink takes the bytes): nothing to make durable. */
+static bool scratch(const struct xfer *x)
+{
+	return x->o->sink;
+}
 
 static void add_piece(struct xfer *x, int64_t start, int64_t end, int64_t written)
 {
@@ -277,7 +289,7 @@ static void save_state(struct xfer *x)
  * thread never waits for the disk, and the state never runs ahead of what is durable. */
 static void post_state(struct xfer *x)
 {
-	if (x->size < 0 || x->npieces <= 1 || x->o->scratch)
+	if (x->size < 0 || x->npieces <= 1 || scratch(x))
 		return; /* a mark, written once: nothing in it changes; or none until the end */
 	char *text = state_text(x);
 	pthread_mutex_lock(&x->mu);
@@ -293,7 +305,7 @@ static void post_state(struct xfer *x)
  * way: off curl's thread (sync_file_range can wait for a busy disk), from [*mark, upto). */
 static void write_back(struct xfer *x, int64_t *mark, int64_t upto)
 {
-	if (!x->o->scratch && upto - *mark >= WRITEBACK_STEP) {
+	if (!scratch(x) && upto - *mark >= WRITEBACK_STEP) {
 		start_writeback(x->fd, *mark, upto - *mark);
 		*mark = upto;
 	}
@@ -302,7 +314,7 @@ static void write_back(struct xfer *x, int64_t *mark, int64_t upto)
 /* Ask the syncer to make [0, hashed) durable once it is a step ahead. Called under mu. */
 static void make_durable(struct xfer *x, int64_t hashed)
 {
-	if (!x->o->scratch && hashed - x->durable_want >= DURABLE_STEP) {
+	if (!scratch(x) && hashed - x->durable_want >= DURABLE_STEP) {
 		x->durable_want = hashed;
 		pthread_cond_signal(&x->sync_cv);
 	}
@@ -393,6 +405,13 @@ static int64_t align_down(int64_t off)
  * allows it, the ragged ends through the cache. Called unlocked. */
 static int write_ring_span(struct xfer *x, int64_t at, int64_t to)
 {
+	if (x->o->sink) {
+		if (!x->sink_msg && x->o->sink(ring_at(x, at), (size_t)(to - at), x->o->sink_arg) < 0) {
+			x->sink_code = fail_code();
+			x->sink_msg = xstrdup(fail_msg());
+		}
+		return 0;
+	}
 	int64_t head = align_down(at + DIRECT_ALIGN - 1), tail = align_down(to);
 	if (x->dfd >= 0 && head < tail) {
 		if (pwrite_all(x->fd, ring_at(x, at), (size_t)(head - at), at) < 0)
@@ -684,6 +703,12 @@ static int64_t hashed_so_far(struct xfer *x)
 static void reset_digest(struct xfer *x)
 {
 	hasher_stop(x, false);
+	if (x->o->sink_restart) {
+		/* The writer is stopped: the sink is ours, to start over with a clean slate. */
+		x->o->sink_restart(x->o->sink_arg);
+		free(x->sink_msg);
+		x->sink_msg = NULL;
+	}
 	digest_free(x->d);
 	x->d = digest_new(x->o->alg);
 	x->hashed = x->ready = x->synced = x->ring_synced = x->ring_lo = x->ring_hi = x->ring_written = 0;
@@ -767,7 +792,7 @@ static int learn_size(struct xfer *x, struct piece *p, int64_t size)
 static int recheck_room(struct xfer *x)
 {
 	long long now = now_ms();
-	if (x->size < 0 || now - x->last_room_check < ROOM_EVERY_MS)
+	if (x->size < 0 || x->o->sink || now - x->last_room_check < ROOM_EVERY_MS)
 		return 0;
 	x->last_room_check = now;
 	return check_room(x->dir, x->size, done_bytes(x), true);
@@ -810,7 +835,8 @@ static int restart_single(struct xfer *x, struct conn *c)
 static int take_from_elsewhere(struct xfer *x, struct conn *c, int64_t at)
 {
 	struct piece *p = c->p;
-	if (at <= c->asked || p->end == UNKNOWN_END || at >= p->end) {
+	/* A sink takes the bytes in order only. */
+	if (x->o->sink || at <= c->asked || p->end == UNKNOWN_END || at >= p->end) {
 		c->misplaced = true;
 		return -1;
 	}
@@ -922,6 +948,10 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 	if (fit_piece(x, c, off, &len) < 0)
 		return 0;
 	int taken = ring_take_conn(x, c, buf, off, len);
+	if (taken == 0 && x->o->sink) {
+		c->misplaced = true; /* not where the sink is: asked again from there */
+		return 0;
+	}
 	if (taken < 0 || (taken == 0 && stage_bytes(x, c, buf, off, len) < 0)) {
 		c->fatal = true;
 		fail_write(x);
@@ -1292,6 +1322,13 @@ static int prepare(struct xfer *x)
 	struct stat st;
 	if (fstat(x->fd, &st) < 0)
 		return fail_sys(EX_IOERR, "cannot stat '%s'", x->o->part);
+	if (x->o->sink) {
+		/* Nothing to continue: what a sink was given went with the run that gave it. */
+		if (ftruncate(x->fd, 0) < 0)
+			return fail_sys(EX_IOERR, "cannot truncate '%s'", x->o->part);
+		plan_pieces(x, 0, 1);
+		return 0;
+	}
 	if (x->size >= 0 && load_state(x) == 0) {
 		x->res->resumed = true;
 		return 0;
@@ -1341,13 +1378,14 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 	/* The ring's whole blocks go to the disk past the page cache: a durable file then costs
 	 * no writeback and no flush of it at the end, and the cache is left to the rest of the
 	 * machine. Their buffers must be aligned as their offsets are. */
-	x.dfd = o->scratch ? -1 : open_uncached(x.fd, o->part);
+	x.dfd = scratch(&x) ? -1 : open_uncached(x.fd, o->part);
 	x.ring = aligned_alloc(RING_ALIGN, (size_t)RING_SIZE);
 	if (!x.ring)
 		die(EX_OSERR, "out of memory");
 	int rc = prepare(&x);
 	if (rc == 0) {
-		save_state(&x); /* from the start: the .part is claw-fetch's, and --prune may know it */
+		if (!o->sink)
+			save_state(&x); /* from the start: the .part is claw-fetch's, and --prune may know it */
 		/* A resumed .part is hashed while the rest downloads. */
 		hasher_start(&x);
 		advance_ready(&x);
@@ -1362,15 +1400,19 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 	}
 	if (hasher_stop(&x, rc == 0) < 0 && rc == 0)
 		rc = -1;
+	if (x.sink_msg && rc == 0 && x.hashed == x.size)
+		digest_final_hex(x.d, res->hex); /* the bytes' digest, whatever the sink made of them */
+	if (x.sink_msg && rc != TRANSFER_INTERRUPTED)
+		rc = fail(x.sink_code, "%s", x.sink_msg);
 	if (rc == 0 && x.hashed != x.size)
 		rc = fail(EX_SOFTWARE, "hashed %" PRId64 " of %" PRId64 " bytes", x.hashed, x.size);
 	/* The cache trusts a file by its size and mtime from now on: all of it must be on disk. */
-	if (rc == 0 && !o->scratch && fsync_full(x.fd) < 0)
+	if (rc == 0 && !scratch(&x) && fsync_full(x.fd) < 0)
 		rc = fail_sys(EX_IOERR, "cannot sync '%s'", o->part);
 	if (rc == 0) {
 		digest_final_hex(x.d, res->hex);
 		res->size = x.size;
-	} else if (x.discard || (fstat(x.fd, &st) == 0 && st.st_size == 0)) {
+	} else if (o->sink || x.discard || (fstat(x.fd, &st) == 0 && st.st_size == 0)) {
 		transfer_discard(o->part); /* nothing worth a resume: nothing left */
 	} else {
 		/* The state is saved as best it can be (on a full disk, not at all): the error to
@@ -1397,5 +1439,8 @@ int transfer_run(const struct transfer_opts *o, struct transfer_result *res)
 	free(x.pieces);
 	free(x.shown);
 	free(x.dir);
+	free(x.sink_msg);
+	if (o->sink)
+		transfer_discard(o->part); /* it held nothing */
 	return rc;
 }

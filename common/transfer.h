@@ -52,10 +52,15 @@ struct transfer_opts {
 	 * to add what the server wants (an Authorization header, TLS roots). */
 	void (*prepare)(void *curl, void *arg);
 	void *prepare_arg;
-	/* The caller reads the .part back at once and removes it (a blob to decode): it stays
-	 * in the page cache, and is made durable, with its state, only when the run stops
-	 * short; a run killed outright starts that .part over. */
-	bool scratch;
+	/* When set, the bytes go to sink, in order, on a thread of their own (beside the
+	 * digest's) instead of into the .part: one connection, a dropped one continued at the
+	 * byte, nothing kept for another run (no .part, no state). sink_restart is called when
+	 * the server starts over from byte 0, before the bytes come again. A sink that fails
+	 * says why with fail(): the rest is only hashed, and the transfer fails with the sink's
+	 * message, the digest of the whole file in hex all the same (when it all came). */
+	int (*sink)(const char *buf, size_t len, void *arg);
+	void (*sink_restart)(void *arg);
+	void *sink_arg;
 };
 
 struct transfer_result {

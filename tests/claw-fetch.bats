@@ -1010,3 +1010,36 @@ $BATS_TEST_TMPDIR/u/out.ipsw"
 	[ ! -e down.ipsw ]
 	[ ! -e down.ipsw.part ]
 }
+
+# The engine's sink, as claw-pull decodes a blob while it arrives (tests/unit/sinkfetch.c).
+@test "a sink gets every byte once and in order: a drop continued at the byte, an ignored Range started over, a misplaced 206 asked again" {
+	for path in ok drops/3/11 dropnorange/1/5 dropelsewhere/1048576; do
+		out=out-${path//\//-}
+		run "$CLAW_UNIT/sinkfetch" "$FAULT_URL/$path" 33554432 "$out"
+		assert_success
+		restarts=0
+		[ "$path" != dropnorange/1/5 ] || restarts=1
+		assert_output "$SHA256 restarts=$restarts part=none"
+		cmp "$out" "$IPSW"
+	done
+	# The 206 from elsewhere was asked for again, not taken: a sink takes bytes in order only.
+	run awk '$1 == "/dropelsewhere/1048576" { n++ } END { print n }' "$BATS_FILE_TMPDIR/faultd.port.log"
+	assert_output 3
+}
+
+@test "a sink that refuses the stream: its message, the digest of all the bytes all the same, nothing left" {
+	FAIL_AT=1000 run "$CLAW_UNIT/sinkfetch" "$FAULT_URL/ok" 33554432 refused
+	assert_failure 65
+	assert_line --index 0 "$SHA256 restarts=0 part=none"
+	assert_line --index 1 "sinkfetch: the sink refuses byte 1000"
+	# Bytes that are not the file: the digest says so, for the caller to tell.
+	run "$CLAW_UNIT/sinkfetch" "$FAULT_URL/corrupt" 33554432 corrupt
+	assert_success
+	refute_output --partial "$SHA256"
+	assert_output --regexp '^[0-9a-f]{64} restarts=0 part=none$'
+	# A server that never answers: the transfer's own error, nothing left.
+	run "$CLAW_UNIT/sinkfetch" "$FAULT_URL/status/404" 33554432 missing
+	assert_failure
+	assert_line --index 0 "- restarts=0 part=none"
+}
+

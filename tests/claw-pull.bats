@@ -240,6 +240,27 @@ wait_long() {
 	names_absent c2.clawbundle
 }
 
+@test "a disk layer whose bytes are its digest but do not decode: 65, naming the blob, nothing under the bundle's names" {
+	source_bundle d.clawbundle 12
+	claw-push --insecure -b d.clawbundle "$PLAIN/claw/d:1" >/dev/null
+	curl -fsS -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$PLAIN/v2/claw/d/manifests/1" >m.json
+	# An Apple LZ4 block whose LZ4 data points back before its start, pushed as the first chunk.
+	printf 'bv41\x00\x00\x01\x00\x04\x00\x00\x00\x00\xff\xff\xffbv4$' >bad.lz4
+	bad=$(put_blob "$PLAIN" claw/d bad.lz4)
+	python3 - m.json "$bad" "$(wc -c <bad.lz4)" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+disk = [l for l in m["layers"] if l["mediaType"].endswith("disk.v2")][0]
+disk["digest"], disk["size"] = sys.argv[2], int(sys.argv[3])
+json.dump(m, open(sys.argv[1], "w"))
+PY
+	put_manifest "$PLAIN" claw/d bad m.json
+	run claw-pull --insecure -b d2.clawbundle "$PLAIN/claw/d:bad"
+	assert_failure 65
+	assert_output --regexp "^claw-pull: blob $bad: not an Apple LZ4 stream at byte 12: a compressed block does not decode$"
+	names_absent d2.clawbundle
+}
+
 @test "a manifest whose bytes are not its digest: 65" {
 	source_bundle l.clawbundle 8
 	claw-push --insecure -b l.clawbundle "$PLAIN/claw/l:1" >/dev/null

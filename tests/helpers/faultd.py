@@ -6,6 +6,9 @@ lives per path, so a client that retries sees the fault stop:
   /ok                 normal, with Range
   /drops/K/SEED       drop the connection at a random offset, K times in all
   /norange            ignore Range: always 200 and the whole file
+  /dropnorange/K/SEED ignore Range, and drop the connection at a random offset, K times in all
+  /dropelsewhere/DELTA
+                      drop the first GET once, midway; then as /elsewhere/DELTA
   /shortlen           claim more bytes in Content-Length than it sends, then close
   /wrongsize          say the file is one byte longer than it is
   /stall/N            send N bytes, then stall (once); later requests are normal
@@ -134,7 +137,7 @@ class Handler(BaseHTTPRequestHandler):
         if mode in ("nolength", "endless"):
             self.unsized(head, mode == "endless")
             return
-        rng = None if mode == "norange" else self.range()
+        rng = None if mode in ("norange", "dropnorange") else self.range()
         if rng and rng[0] >= SIZE:
             if not head:
                 self.log(rng[0], rng[1])
@@ -151,7 +154,7 @@ class Handler(BaseHTTPRequestHandler):
             self.log(start, end)
         if rng and mode == "toend":
             end = SIZE - 1
-        if rng and mode == "elsewhere" and start > 0 and take("%s %d" % (self.path, start), 1):
+        if rng and mode in ("elsewhere", "dropelsewhere") and start > 0 and take("%s %d" % (self.path, start), 1):
             length = end - start + 1
             start = min(max(start + int(parts[1]), 0), SIZE - 1)
             end = max(end, min(start + length - 1, SIZE - 1))
@@ -160,7 +163,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(206 if rng else 200)
         if rng:
             self.send_header("Content-Range", "bytes %d-%d/%d" % (start, end, total))
-        if mode != "norange":
+        if mode not in ("norange", "dropnorange"):
             self.send_header("Accept-Ranges", "bytes")
         claimed = length + 1000 if mode == "shortlen" else (length + 1 if mode == "wrongsize" and not rng else length)
         self.send_header("Content-Length", str(claimed))
@@ -172,11 +175,13 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(3600)
             return
         cut = None
-        if mode == "drops" and length > 1:
+        if mode in ("drops", "dropnorange") and length > 1:
             key = self.path
             rnd = random.Random("%s-%d" % (parts[2] if len(parts) > 2 else "0", start))
             if take(key, int(parts[1])):
                 cut = start + rnd.randrange(1, length)
+        if mode == "dropelsewhere" and start == 0 and take(self.path + " drop", 1):
+            cut = length // 3
         stall_at = None
         if mode == "stall" and take(self.path, 1):
             stall_at = start + int(parts[1])
