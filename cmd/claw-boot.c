@@ -9,12 +9,15 @@
  * SIGINT press the power button (a macOS guest answers with a dialog) and force
  * it off after --stop-timeout (a second signal forces at once); SIGUSR1 saves the
  * machine's state into the bundle and stops, so the next boot resumes.
+ * A saved state resumes with the shared folders it was saved with (state.shares.json):
+ * a --dir that asks for others is refused, claw.yml's are said to wait for a cold boot.
  * run/state follows every change, and run/shares.json says what the machine shares;
  * run/ is cleaned on exit but for the console log.
  * --shutdown asks a running machine's guest, over SSH, to shut itself down: what
  * `claw stop` tries first.
  * Exit: 0 the guest stopped (or was stopped, or was saved; or was asked to);
- * 64 usage (a bad --dir, or one whose name is taken); 65 bad config.json; 66 not
+ * 64 usage (a bad --dir, or one whose name is taken, or shares a saved state was not
+ * made with); 65 bad config.json or state.shares.json; 66 not
  * restored, or no address, or a shared folder that is not there; 69 needs macOS, or
  * the host runs 2 macOS VMs, or not running, or a guest too old to mount shared
  * folders; 70 the machine stopped with an
@@ -206,6 +209,15 @@ static void spec_from(struct bundle *b, struct vmconfig *c, const struct claw_co
 
 enum { RESUMED, START_FRESH, STOPPED_PAUSED };
 
+/* The folders the machine is made with: what a saved state is saved with. */
+static const struct share_list *machine_shares;
+
+/* A saved state goes with the record of its shares. */
+static int discard_saved(struct bundle *b)
+{
+	return bundle_remove(b, BUNDLE_SAVED_SHARES) < 0 ? -1 : bundle_remove(b, BUNDLE_SAVED_STATE);
+}
+
 /* A saved state matches only the disk it was saved with: once the machine has run without it,
  * it is stale and goes. Until then it is the user's session: only a file the hypervisor says
  * cannot be restored into this machine (EX_DATAERR) is discarded; any other failure (two
@@ -220,14 +232,14 @@ static int resume_saved(struct vm *vm, struct bundle *b, const char *discard_fla
 			warn("%s: discarding the saved state", discard_flag);
 		else
 			info("%s: discarding the saved state", discard_flag);
-		return bundle_remove(b, BUNDLE_SAVED_STATE) < 0 ? -1 : START_FRESH;
+		return discard_saved(b) < 0 ? -1 : START_FRESH;
 	}
 	char *path = bundle_file(b, BUNDLE_SAVED_STATE);
 	int rc = vm_restore(vm, path);
 	free(path);
 	if (rc < 0 && fail_code() == EX_DATAERR) {
 		warn("cannot resume from the saved state (%s); starting afresh and discarding it", fail_msg());
-		return bundle_remove(b, BUNDLE_SAVED_STATE) < 0 ? -1 : START_FRESH;
+		return discard_saved(b) < 0 ? -1 : START_FRESH;
 	}
 	if (rc == 0 && stop_signals) {
 		/* Stopped before the guest ran a cycle: the disk is still the one the state was saved with. */
@@ -236,7 +248,7 @@ static int resume_saved(struct vm *vm, struct bundle *b, const char *discard_fla
 	}
 	if (rc == 0 && vm_resume(vm) == 0) {
 		info("resumed from the saved state");
-		return bundle_remove(b, BUNDLE_SAVED_STATE) < 0 ? -1 : RESUMED;
+		return discard_saved(b) < 0 ? -1 : RESUMED;
 	}
 	char *why = xstrdup(fail_msg());
 	int code = fail_code();
@@ -269,15 +281,20 @@ static int save_and_stop(struct vm *vm, struct bundle *b, const char *tmp, const
 	/* The saved memory holds whatever the guest held: the user's alone. */
 	if (rc == 0 && chmod(tmp, 0600) < 0)
 		rc = fail_sys(EX_IOERR, "cannot chmod '%s'", tmp);
+	/* The shares first: a state under its name always has its record beside it. */
+	if (rc == 0)
+		rc = machine_shares->n ? shares_save(b, BUNDLE_SAVED_SHARES, machine_shares) : bundle_remove(b, BUNDLE_SAVED_SHARES);
 	if (rc == 0 && rename(tmp, path) < 0)
 		rc = fail_sys(EX_IOERR, "cannot rename '%s'", tmp);
 	if (rc < 0) {
 		unlink(tmp);
+		bundle_remove(b, BUNDLE_SAVED_SHARES);
 		suspend_failed(b, "cannot save the machine's state: %s", fail_msg());
 		return -1;
 	}
 	if (vm_force_stop(vm) < 0) {
 		unlink(path);
+		bundle_remove(b, BUNDLE_SAVED_SHARES);
 		suspend_failed(b, "saved the machine's state but cannot stop it (%s): the saved state is removed", fail_msg());
 		return -1;
 	}
@@ -358,12 +375,54 @@ static int supervise(struct vm *vm, struct bundle *b, long stop_timeout_s)
 	}
 }
 
-/* claw.yml's shares and --dir's, checked before anything starts. */
-static int gather_shares(struct share_list *l, const struct claw_config *cfg, struct share_list *dirs,
-			 const struct vmconfig *c)
+/* A saved state resumes only into the machine it was saved from, shared folders and all (VZ
+ * refuses any other, and the state would be lost): its own shares, which must still be there.
+ * --dir asking for others is refused; claw.yml asking for others waits for a cold boot. */
+static int resume_shares(struct bundle *b, struct share_list *l, bool dirs_given, const struct vmconfig *c)
 {
+	struct share_list saved;
+	if (shares_load(b, BUNDLE_SAVED_SHARES, &saved) < 0)
+		return -1;
+	if (shares_check(&saved, c->os_version) < 0) {
+		char *why = xstrdup(fail_msg());
+		int code = fail_code();
+		shares_free(&saved);
+		fail(code, "%s; the saved state resumes only with it (--no-resume discards the state)", why);
+		free(why);
+		return -1;
+	}
+	int rc = 0;
+	if (!shares_same(l, &saved) && dirs_given) {
+		json_t *j = shares_json(&saved);
+		char *was = json_dumps(j, JSON_COMPACT);
+		rc = fail(EX_USAGE, "'%s' was suspended sharing %s; it resumes only with those: boot it without --dir (they "
+				    "are taken from the saved state), or with --no-resume to start afresh with these",
+			  bundle_name(b), saved.n ? was : "no folders");
+		free(was);
+		json_decref(j);
+	} else if (!shares_same(l, &saved)) {
+		warn("claw.yml's vm.shares are not the folders the saved state was made with; it resumes sharing %s, and "
+		     "claw.yml's apply from the next start from cold",
+		     saved.n ? "those" : "none");
+	}
+	if (rc == 0) {
+		shares_free(l);
+		*l = saved;
+	} else {
+		shares_free(&saved);
+	}
+	return rc;
+}
+
+/* claw.yml's shares and --dir's, checked before anything starts. */
+static int gather_shares(struct bundle *b, struct share_list *l, const struct claw_config *cfg, struct share_list *dirs,
+			 const struct vmconfig *c, bool resuming)
+{
+	bool dirs_given = dirs->n > 0;
 	shares_add_config(l, cfg);
 	if (shares_add_list(l, dirs) < 0 || shares_check(l, c->os_version) < 0)
+		return -1;
+	if (resuming && resume_shares(b, l, dirs_given, c) < 0)
 		return -1;
 	if (l->n && !*c->os_version)
 		warn("config.json does not say which macOS the guest runs; a macOS guest mounts shared folders from %d on",
@@ -379,6 +438,7 @@ static int boot(struct bundle *b, struct vmconfig *c, const struct claw_config *
 {
 	char *disk = bundle_file(b, BUNDLE_DISK), *aux = bundle_file(b, BUNDLE_AUX), *console = bundle_file(b, BUNDLE_RUN_CONSOLE);
 	struct vm_spec spec = { .disk = disk, .aux = aux, .console = console, .shares = shares->items, .nshares = shares->n };
+	machine_shares = shares;
 	spec_from(b, c, cfg, yml_given, bundle_has(b, BUNDLE_SAVED_STATE) && !no_resume && !recovery, &spec);
 	struct vm *vm = NULL;
 	int rc = run_set_state(b, "starting");
@@ -483,7 +543,8 @@ int main(int argc, char **argv)
 	/* Under the bundle's lock while it claims run/pid: a snapshot, rollback, inject, restore or
 	 * rm in progress holds the lock and finds the machine stopped throughout. */
 	if (bundle_lock(b, true) < 0 || vmconfig_read(b, &c) < 0 || cli_load_config(config_path, b, &cfg) < 0 ||
-	    gather_shares(&shares, cfg, &dirs, &c) < 0 || run_claim(b) < 0)
+	    gather_shares(b, &shares, cfg, &dirs, &c, bundle_has(b, BUNDLE_SAVED_STATE) && !no_resume && !recovery) < 0 ||
+	    run_claim(b) < 0)
 		die_err();
 	bundle_unlock(b);
 	if (detached)

@@ -34,6 +34,7 @@
 #define BUNDLE_RUN_SUSPEND "run/suspend" /* why the last SIGUSR1 did not save: "CODE message" */
 #define BUNDLE_BOOT_LOG "boot.log"
 #define BUNDLE_SAVED_STATE "state.vzvmsave"
+#define BUNDLE_SAVED_SHARES "state.shares.json" /* the folders the saved state was made with (shares.h) */
 #define BUNDLE_PROVISION_SH "provision.sh"
 #define BUNDLE_PROVISION_LOG "provision.log"
 #define BUNDLE_PROVISION_JSON "provision.json"

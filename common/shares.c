@@ -215,6 +215,64 @@ json_t *shares_json(const struct share_list *l)
 	return a;
 }
 
+static const struct vm_share *find(const struct share_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->items[i].name, name))
+			return &l->items[i];
+	return NULL;
+}
+
+bool shares_same(const struct share_list *a, const struct share_list *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct vm_share *s = &a->items[i], *t = find(b, s->name);
+		if (!t || strcmp(s->path, t->path) || s->read_only != t->read_only)
+			return false;
+	}
+	return true;
+}
+
+int shares_save(struct bundle *b, const char *name, const struct share_list *l)
+{
+	json_t *o = json_pack("{s:o}", "shares", shares_json(l));
+	/* The paths are the user's folders: theirs alone to read, as the state itself is. */
+	int rc = bundle_write_json(b, name, o, 0600);
+	json_decref(o);
+	return rc;
+}
+
+int shares_load(struct bundle *b, const char *name, struct share_list *l)
+{
+	*l = (struct share_list)SHARE_LIST_ZERO;
+	if (!bundle_has(b, name))
+		return 0;
+	json_t *o, *v;
+	if (bundle_read_json(b, name, &o) < 0)
+		return -1;
+	json_t *a = json_object_get(o, "shares");
+	size_t i;
+	int rc = json_is_array(a) ? 0 : -1;
+	json_array_foreach(a, i, v) {
+		const char *n = json_string_value(json_object_get(v, "name")), *p = json_string_value(json_object_get(v, "path"));
+		json_t *ro = json_object_get(v, "read_only");
+		if (rc < 0 || !n || !p || !*p || !json_is_boolean(ro) || share_name_problem(n, strlen(n)) || find(l, n)) {
+			rc = -1;
+			break;
+		}
+		add(l, xstrdup(n), xstrdup(p), json_is_true(ro), xasprintf("the saved state's '%s'", n));
+	}
+	json_decref(o);
+	if (rc < 0) {
+		shares_free(l);
+		return fail(EX_DATAERR, "'%s/%s' is not a list of shared folders; --no-resume discards the saved state",
+			    bundle_path(b), name);
+	}
+	return 0;
+}
+
 int shares_record(struct bundle *b, const struct share_list *l, pid_t pid)
 {
 	json_t *o = json_pack("{s:I, s:o}", "pid", (json_int_t)pid, "shares", shares_json(l));

@@ -50,6 +50,15 @@ int shares_add_list(struct share_list *l, struct share_list *more);
 int shares_check(struct share_list *l, const char *guest_version);
 void shares_free(struct share_list *l);
 
+/* The same folders under the same names, read-only alike (in any order). */
+bool shares_same(const struct share_list *a, const struct share_list *b);
+/* The shares a saved state was made with, {"shares": [...]} in the bundle's file name
+ * (BUNDLE_SAVED_SHARES):
+ * written with the state, read back to resume it with exactly those. Reading a bundle without
+ * the file gives none (a state saved without shares). EX_DATAERR for a file that is not one. */
+int shares_save(struct bundle *b, const char *name, const struct share_list *l);
+int shares_load(struct bundle *b, const char *name, struct share_list *l);
+
 /* [{name, path, read_only, mount}] (a new reference). */
 json_t *shares_json(const struct share_list *l);
 /* run/shares.json: {"pid": PID, "shares": [...]}, for claw-ls while pid runs the machine;

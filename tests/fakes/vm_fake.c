@@ -29,7 +29,9 @@
  *
  * It refuses what VZ refuses (tests/darwin-model enforces the rules on vz.c itself):
  * saving a machine whose devices cannot be saved (one made from macOS 13 or
- * earlier, vz.c's choice; one with shared folders on a macOS 14 host, VZ-API.md §14), restoring into a machine that is not stopped, and a
+ * earlier, vz.c's choice; one with shared folders on a macOS 14 host, VZ-API.md §14),
+ * restoring into a machine that is not stopped or not made as the saved one was (its
+ * shared folders: "invalid argument", §14), and a
  * forced stop of a machine that is not running — but for one whose guest has
  * just shut down, which vz.c takes as off. Like a macOS guest, which answers the
  * power button with its shut-down dialog, the guest ignores a stop request. */
@@ -67,7 +69,29 @@ struct vm {
 	atomic_bool cancel;
 	int disk_fd;         /* holds the disk's flock while in use, as VZ does */
 	char ipsw[4096];
+	/* The shared folders, as a saved state records its configuration: one line each, by name
+	 * (a VZMultipleDirectoryShare is a dictionary), so a restore into other ones is refused. */
+	char shares[8192];
 };
+
+static int by_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void describe_shares(struct vm *vm, const struct vm_share *sh, size_t n)
+{
+	char **lines = xcalloc(n ? n : 1, sizeof *lines);
+	for (size_t i = 0; i < n; i++)
+		lines[i] = xasprintf("share %s %s %s\n", sh[i].name, sh[i].path, sh[i].read_only ? "ro" : "rw");
+	qsort(lines, n, sizeof *lines, by_line);
+	vm->shares[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		strncat(vm->shares, lines[i], sizeof vm->shares - strlen(vm->shares) - 1);
+		free(lines[i]);
+	}
+	free(lines);
+}
 
 static long env_long(const char *name, long dflt)
 {
@@ -213,6 +237,7 @@ int vm_create(const struct vm_spec *spec, struct vm **out)
 	vm->spec.id = &vm->id;
 	for (size_t i = 0; i < spec->nshares; i++)
 		fake_log("share %s %s %s", spec->shares[i].name, spec->shares[i].path, spec->shares[i].read_only ? "ro" : "rw");
+	describe_shares(vm, spec->shares, spec->nshares);
 	vm->spec.shares = NULL; /* the caller's; nothing after vm_create needs them but their count */
 	vm->disk_fd = -1;
 	*out = vm;
@@ -509,6 +534,7 @@ int vm_save(struct vm *vm, const char *path)
 	struct buf b = BUF_ZERO;
 	buf_adds(&b, "claw-fake-saved-state\n");
 	buf_add(&b, vm->id.machine_id, vm->id.machine_id_len);
+	buf_adds(&b, vm->shares);
 	int rc = atomic_write(path, b.data, b.len, 0600);
 	buf_free(&b);
 	return rc;
@@ -526,11 +552,17 @@ int vm_restore(struct vm *vm, const char *path)
 	struct buf b = BUF_ZERO;
 	if (file_read(path, 1 << 20, &b) < 0) /* VZErrorRestore, as for any file it cannot use */
 		return fail(EX_DATAERR, "cannot restore the machine's state: %s", fail_msg());
-	bool mine = b.len == 22 + vm->id.machine_id_len && !memcmp(b.data, "claw-fake-saved-state\n", 22) &&
+	size_t head = 22 + vm->id.machine_id_len;
+	bool mine = b.len >= head && !memcmp(b.data, "claw-fake-saved-state\n", 22) &&
 		    !memcmp(b.data + 22, vm->id.machine_id, vm->id.machine_id_len);
+	/* VZ: "incompatible configuration" is VZErrorRestore with "invalid argument" (VZ-API.md §14). */
+	bool same_shares = mine && b.len - head == strlen(vm->shares) && !memcmp(b.data + head, vm->shares, b.len - head);
 	buf_free(&b);
 	if (!mine)
 		return fail(EX_DATAERR, "cannot restore '%s': the saved state belongs to another machine", path);
+	if (!same_shares)
+		return fail(EX_DATAERR, "cannot restore '%s': invalid argument (the machine's shared folders are not the ones it "
+					"was saved with)", path);
 	if (hold_disk(vm) < 0)
 		return -1;
 	vm->state = F_PAUSED;
