@@ -139,6 +139,43 @@ state() {
 	assert_output --regexp "^claw-bundle: not enough room for '.*/small/m.clawbundle': it needs 12 MB, [0-9] MB are free$"
 }
 
+@test "on a file system with reflinks (XFS): a snapshot and a rollback share blocks, whatever the disk's size" {
+	command -v mkfs.xfs >/dev/null || skip "no mkfs.xfs (make deps installs xfsprogs)"
+	unshare -m --propagation private true 2>/dev/null || skip "cannot make a private mount namespace here"
+	truncate -s 2G xfs.img
+	mkfs.xfs -q -m reflink=1 xfs.img
+	mkdir xfs
+	# 64 GiB of disk holding 48 MiB: a copy would take the data's room and time, a clone neither.
+	run unshare -m --propagation private sh -c '
+		set -e
+		mount -o loop xfs.img xfs 2>/dev/null || exit 99
+		cp -a "$1" xfs/m.clawbundle
+		b=$PWD/xfs/m.clawbundle
+		truncate -s 64G "$b/disk.img"
+		head -c $((48 << 20)) /dev/urandom | dd of="$b/disk.img" bs=1M seek=30000 conv=notrunc status=none
+		sync
+		used() { df --output=used -k xfs | tail -1; }
+		before=$(used)
+		claw-bundle snapshot "$b" base >/dev/null
+		echo "snapshot took $(( $(used) - before )) KiB"
+		sum=$(sha256sum <"$b/disk.img")
+		inode=$(stat -c %i "$b/disk.img")
+		head -c $((8 << 20)) /dev/urandom | dd of="$b/disk.img" bs=1M seek=100 conv=notrunc status=none
+		claw-bundle rollback "$b" base
+		[ "$(sha256sum <"$b/disk.img")" = "$sum" ] && echo "rolled back"
+		[ "$(stat -c %i "$b/disk.img")" != "$inode" ] && echo "a clone moved in"
+		sync
+		echo "both hold $(( $(used) - before )) KiB more"
+		umount xfs' _ "$B"
+	[ "$status" != 99 ] || skip "cannot mount a loop device here"
+	assert_success
+	# The metadata of a clone, not 48 MiB of data.
+	[ "$(echo "${lines[0]}" | tr -dc 0-9)" -lt 4096 ]
+	assert_line "rolled back"
+	assert_line "a clone moved in"
+	[ "$(echo "${lines[3]}" | tr -dc 0-9)" -lt 8192 ]
+}
+
 @test "--list, --json and --rm; the default tag is the time; a suspended machine's saved state is kept with it" {
 	echo saved >"$B/state.vzvmsave"
 	run claw snapshot dev

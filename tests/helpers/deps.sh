@@ -6,7 +6,7 @@ set -eu
 debian_pkgs='make gcc clang pkg-config libyaml-dev libcurl4-openssl-dev libplist-dev libplist-utils
 libssl-dev libjansson-dev bats bats-support bats-assert nginx-light openssh-server openssh-client
 mandoc shellcheck zsh fish bash-completion aria2 curl util-linux procps iproute2 strace python3 python3-yaml
-sudo bindfs fuse libblocksruntime-dev liblz4-dev lz4 docker-registry apache2-utils openssl'
+sudo bindfs fuse libblocksruntime-dev liblz4-dev lz4 docker-registry apache2-utils openssl xfsprogs'
 brew_pkgs='pkg-config libyaml curl libplist openssl@3 jansson bats-core bats-support bats-assert
 nginx mandoc shellcheck fish aria2 lz4'
 
