@@ -182,6 +182,8 @@ lint:
 #   make fuzz                                  every target for FUZZ_SECONDS (60) each
 #   make fuzz FUZZ_TARGETS="config http"       some of them
 #   nice -n 19 make fuzz FUZZ_RUNS=10000000    each to 10 million executions (the README's figures)
+#   FUZZ_TIMEOUT=60                            seconds an input may take before it is a finding (5):
+#                                              on a machine busy with other work, a stall is not a hang
 # Fuzz builds define FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION: PBKDF2 runs one round (shadowhash.c).
 FUZZ_TARGETS ?= $(shell grep -v '^\#' tests/fuzz/targets | cut -d' ' -f1)
 FUZZ_RUNS ?=
@@ -191,7 +193,7 @@ FUZZ_CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,u
 fuzz:
 	$(MAKE) CC=clang O=build/fuzz B=build/fuzz/bin SANITIZE= CFLAGS='$(FUZZ_CFLAGS)' \
 		$(FUZZ_TARGETS:%=build/fuzz/bin/fuzz-%)
-	FUZZ_RUNS='$(FUZZ_RUNS)' FUZZ_SECONDS='$(FUZZ_SECONDS)' sh tests/fuzz/run build/fuzz/bin $(FUZZ_TARGETS)
+	FUZZ_RUNS='$(FUZZ_RUNS)' FUZZ_SECONDS='$(FUZZ_SECONDS)' FUZZ_TIMEOUT='$(FUZZ_TIMEOUT)' sh tests/fuzz/run build/fuzz/bin $(FUZZ_TARGETS)
 
 $(B)/fuzz-%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(O)/libclaw.a
 	@mkdir -p $(@D)
