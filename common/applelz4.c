@@ -102,13 +102,28 @@ static int block_done(struct alz4_dec *d, size_t n)
 	return 0;
 }
 
+/* A block handed on from where it lies: only its last bytes are kept, as the window. */
+static int stored_done(struct alz4_dec *d, const char *block, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (d->out(block, n, d->arg) < 0)
+		return -1;
+	d->total += n;
+	size_t keep = d->window + n < ALZ4_WINDOW ? d->window + n : ALZ4_WINDOW;
+	size_t take = n < keep ? n : keep, old = keep - take;
+	memmove(d->buf + ALZ4_WINDOW - keep, d->buf + ALZ4_WINDOW - old, old);
+	memcpy(d->buf + ALZ4_WINDOW - take, block + n - take, take);
+	d->window = keep;
+	return 0;
+}
+
 static int decode_block(struct alz4_dec *d, const char *src)
 {
+	/* Stored bytes need no room of their own: a disk's incompressible half is copied once less. */
+	if (d->kind == K_STORED)
+		return stored_done(d, src, d->raw);
 	char *dst = block_room(d, d->raw);
-	if (d->kind == K_STORED) {
-		memcpy(dst, src, d->raw);
-		return block_done(d, d->raw);
-	}
 	int got = LZ4_decompress_safe_usingDict(src, dst, (int)d->enc, (int)d->raw, dst - d->window, (int)d->window);
 	if (got < 0)
 		return bad(d, "a compressed block does not decode");

@@ -234,12 +234,54 @@ static void test_hostile(void)
 	free(data);
 }
 
+/* Stored blocks, a whole 64 KiB one and a short one, then a compressed block whose match
+ * reaches 1500 bytes back: across the short block into the whole one. Stored bytes are handed
+ * on from where they lie; what the match finds is the window they leave. */
+static void test_window_after_stored(void)
+{
+	size_t short_len[] = { 1000, 10 };
+	for (size_t k = 0; k < 2; k++) {
+		struct buf b = BUF_ZERO;
+		char *whole = test_data(ALZ4_BLOCK), *part = test_data(short_len[k] + 7) + 7;
+		buf_adds(&b, "bv4-");
+		put_le32(&b, (uint32_t)ALZ4_BLOCK);
+		buf_add(&b, whole, ALZ4_BLOCK);
+		buf_adds(&b, "bv4-");
+		put_le32(&b, (uint32_t)short_len[k]);
+		buf_add(&b, part, short_len[k]);
+		/* token 0x04: no literal, a match of 8 at offset 1500 (LE); then five literals. */
+		const char seq[] = { 0x04, (char)(1500 & 0xff), (char)(1500 >> 8), 0x50, 'A', 'B', 'C', 'D', 'E' };
+		buf_adds(&b, "bv41");
+		put_le32(&b, 13);
+		put_le32(&b, sizeof seq);
+		buf_add(&b, seq, sizeof seq);
+		buf_adds(&b, "bv4$");
+		size_t before = ALZ4_BLOCK + short_len[k];
+		char want[13];
+		memcpy(want, whole + (before - 1500), 8); /* 1500 back: inside the whole block */
+		memcpy(want + 8, "ABCDE", 5);
+		size_t steps[] = { 0, 5 };
+		for (size_t i = 0; i < 2; i++) {
+			struct sink s = { BUF_ZERO, 0, 0 };
+			int rc = decode(b.data, b.len, steps[i], &s);
+			ok(rc == 0 && s.b.len == before + 13 && !memcmp(s.b.data + before, want, 13),
+			   "after stored blocks of 64 KiB and %zu bytes, a match finds what lay 1500 bytes back (fed %zu at a time)",
+			   short_len[k], steps[i]);
+			buf_free(&s.b);
+		}
+		free(whole);
+		free(part - 7);
+		buf_free(&b);
+	}
+}
+
 int main(void)
 {
 	log_init("test_applelz4");
 	test_roundtrip();
 	test_random_is_stored();
 	test_hand_made();
+	test_window_after_stored();
 	test_hostile();
 	return tap_done();
 }
