@@ -9,8 +9,8 @@
  * SIGINT press the power button (a macOS guest answers with a dialog) and force
  * it off after --stop-timeout (a second signal forces at once); SIGUSR1 saves the
  * machine's state into the bundle and stops, so the next boot resumes.
- * A saved state resumes with the shared folders it was saved with (state.shares.json):
- * a --dir that asks for others is refused, claw.yml's are said to wait for a cold boot.
+ * A saved state resumes only with the shared folders it was saved with (state.shares.json):
+ * other ones asked for are refused before anything starts.
  * run/state follows every change, and run/shares.json says what the machine shares;
  * run/ is cleaned on exit but for the console log.
  * --shutdown asks a running machine's guest, over SSH, to shut itself down: what
@@ -281,9 +281,9 @@ static int save_and_stop(struct vm *vm, struct bundle *b, const char *tmp, const
 	/* The saved memory holds whatever the guest held: the user's alone. */
 	if (rc == 0 && chmod(tmp, 0600) < 0)
 		rc = fail_sys(EX_IOERR, "cannot chmod '%s'", tmp);
-	/* The shares first: a state under its name always has its record beside it. */
+	/* The shares first (none too): a state under its name always has its record beside it. */
 	if (rc == 0)
-		rc = machine_shares->n ? shares_save(b, BUNDLE_SAVED_SHARES, machine_shares) : bundle_remove(b, BUNDLE_SAVED_SHARES);
+		rc = shares_save(b, BUNDLE_SAVED_SHARES, machine_shares);
 	if (rc == 0 && rename(tmp, path) < 0)
 		rc = fail_sys(EX_IOERR, "cannot rename '%s'", tmp);
 	if (rc < 0) {
@@ -375,42 +375,27 @@ static int supervise(struct vm *vm, struct bundle *b, long stop_timeout_s)
 	}
 }
 
-/* A saved state resumes only into the machine it was saved from, shared folders and all (VZ
- * refuses any other, and the state would be lost): its own shares, which must still be there.
- * --dir asking for others is refused; claw.yml asking for others waits for a cold boot. */
-static int resume_shares(struct bundle *b, struct share_list *l, bool dirs_given, const struct vmconfig *c)
+/* A saved state resumes only into the machine it was saved from, shared folders and all: VZ
+ * refuses any other, and the state would be lost. So the folders asked for now (claw.yml's and
+ * --dir's) must be the ones it was saved with, or nothing starts. They are never taken from
+ * the record alone: a bundle from someone else would choose which of this host's folders its
+ * guest sees. A state saved before claw kept the record has none: resumed as asked. */
+static int resume_shares(struct bundle *b, const struct share_list *l)
 {
+	if (!bundle_has(b, BUNDLE_SAVED_SHARES))
+		return 0;
 	struct share_list saved;
 	if (shares_load(b, BUNDLE_SAVED_SHARES, &saved) < 0)
 		return -1;
-	if (shares_check(&saved, c->os_version) < 0) {
-		char *why = xstrdup(fail_msg());
-		int code = fail_code();
-		shares_free(&saved);
-		fail(code, "%s; the saved state resumes only with it (--no-resume discards the state)", why);
-		free(why);
-		return -1;
-	}
 	int rc = 0;
-	if (!shares_same(l, &saved) && dirs_given) {
-		json_t *j = shares_json(&saved);
-		char *was = json_dumps(j, JSON_COMPACT);
-		rc = fail(EX_USAGE, "'%s' was suspended sharing %s; it resumes only with those: boot it without --dir (they "
-				    "are taken from the saved state), or with --no-resume to start afresh with these",
-			  bundle_name(b), saved.n ? was : "no folders");
+	if (!shares_same(l, &saved)) {
+		char *was = shares_as_dirs(&saved);
+		rc = fail(EX_USAGE, "'%s' was suspended sharing %s; it resumes only with exactly those (claw.yml's vm.shares "
+				    "and --dir together), or with --no-resume to start afresh",
+			  bundle_name(b), was);
 		free(was);
-		json_decref(j);
-	} else if (!shares_same(l, &saved)) {
-		warn("claw.yml's vm.shares are not the folders the saved state was made with; it resumes sharing %s, and "
-		     "claw.yml's apply from the next start from cold",
-		     saved.n ? "those" : "none");
 	}
-	if (rc == 0) {
-		shares_free(l);
-		*l = saved;
-	} else {
-		shares_free(&saved);
-	}
+	shares_free(&saved);
 	return rc;
 }
 
@@ -418,11 +403,10 @@ static int resume_shares(struct bundle *b, struct share_list *l, bool dirs_given
 static int gather_shares(struct bundle *b, struct share_list *l, const struct claw_config *cfg, struct share_list *dirs,
 			 const struct vmconfig *c, bool resuming)
 {
-	bool dirs_given = dirs->n > 0;
 	shares_add_config(l, cfg);
 	if (shares_add_list(l, dirs) < 0 || shares_check(l, c->os_version) < 0)
 		return -1;
-	if (resuming && resume_shares(b, l, dirs_given, c) < 0)
+	if (resuming && resume_shares(b, l) < 0)
 		return -1;
 	if (l->n && !*c->os_version)
 		warn("config.json does not say which macOS the guest runs; a macOS guest mounts shared folders from %d on",

@@ -258,7 +258,7 @@ int shares_load(struct bundle *b, const char *name, struct share_list *l)
 	json_array_foreach(a, i, v) {
 		const char *n = json_string_value(json_object_get(v, "name")), *p = json_string_value(json_object_get(v, "path"));
 		json_t *ro = json_object_get(v, "read_only");
-		if (rc < 0 || !n || !p || !*p || !json_is_boolean(ro) || share_name_problem(n, strlen(n)) || find(l, n)) {
+		if (rc < 0 || !n || !p || p[0] != '/' || !json_is_boolean(ro) || share_name_problem(n, strlen(n)) || find(l, n)) {
 			rc = -1;
 			break;
 		}
@@ -271,6 +271,16 @@ int shares_load(struct bundle *b, const char *name, struct share_list *l)
 			    bundle_path(b), name);
 	}
 	return 0;
+}
+
+char *shares_as_dirs(const struct share_list *l)
+{
+	if (!l->n)
+		return xstrdup("no folders");
+	struct buf b = BUF_ZERO;
+	for (size_t i = 0; i < l->n; i++)
+		buf_addf(&b, "%s'%s:%s%s'", i ? ", " : "", l->items[i].name, l->items[i].path, l->items[i].read_only ? ":ro" : "");
+	return b.data; /* the buffer's, now the caller's */
 }
 
 int shares_record(struct bundle *b, const struct share_list *l, pid_t pid)

@@ -58,6 +58,8 @@ bool shares_same(const struct share_list *a, const struct share_list *b);
  * the file gives none (a state saved without shares). EX_DATAERR for a file that is not one. */
 int shares_save(struct bundle *b, const char *name, const struct share_list *l);
 int shares_load(struct bundle *b, const char *name, struct share_list *l);
+/* The shares as --dir takes them, "'NAME:PATH[:ro]', ..." ("no folders"), a new string. */
+char *shares_as_dirs(const struct share_list *l);
 
 /* [{name, path, read_only, mount}] (a new reference). */
 json_t *shares_json(const struct share_list *l);

@@ -568,7 +568,7 @@ YML
 	assert_output "host_check create share start pause save force_stop"
 }
 
-@test "a saved state resumes with the folders it was saved with: none asked again, others refused (64), one gone named (66), --no-resume starts afresh" {
+@test "a saved state resumes only with the folders it was saved with: others refused (64) before anything starts, the state kept" {
 	mkdir src other
 	boot -d -b dev --dir "$PWD/src:ro"
 	pid=$(cat "$B/run/pid")
@@ -578,28 +578,34 @@ YML
 	run python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["shares"])' "$B/state.shares.json"
 	assert_output "[{'name': 'src', 'path': '$PWD/src', 'read_only': True, 'mount': '/Volumes/My Shared Files/src'}]"
 	[ "$(stat -c %a "$B/state.shares.json")" = 600 ]
-	# Other folders on the command line: refused before anything starts, the state kept.
+	# Other folders, or none: refused before the hypervisor is asked anything.
 	: >"$CLAW_FAKE_VM_LOG"
+	why="it resumes only with exactly those (claw.yml's vm.shares and --dir together), or with --no-resume to start afresh"
 	run boot -b dev --dir "$PWD/other"
 	assert_failure 64
-	assert_output "claw-boot: 'dev' was suspended sharing [{\"name\":\"src\",\"path\":\"$PWD/src\",\"read_only\":true,\"mount\":\"/Volumes/My Shared Files/src\"}]; it resumes only with those: boot it without --dir (they are taken from the saved state), or with --no-resume to start afresh with these"
-	run vm_calls
-	assert_output "host_check"
-	# Its folder gone: named, the state kept for when it is back.
-	mv src src.away
+	assert_output "claw-boot: 'dev' was suspended sharing 'src:$PWD/src:ro'; $why"
 	run boot -b dev
-	assert_failure 66
-	assert_output "claw-boot: the saved state's 'src': cannot share '$PWD/src': No such file or directory; the saved state resumes only with it (--no-resume discards the state)"
-	mv src.away src
-	[ -f "$B/state.vzvmsave" ]
-	# claw.yml asking for others: said, and it resumes as it was saved; both files go.
+	assert_failure 64
+	run boot -b dev --dir "$PWD/src"
+	assert_failure 64
 	shares_yml <<YML
     - $PWD/other
 YML
+	run boot -b dev --dir "$PWD/src:ro"
+	assert_failure 64
+	rm "$B/claw.yml"
+	run vm_calls
+	assert_output "host_check host_check host_check host_check"
+	[ -f "$B/state.vzvmsave" ] && [ -f "$B/state.shares.json" ]
+	# Its folder gone: named, the state kept for when it is back.
+	mv src src.away
+	run boot -b dev --dir "$PWD/src:ro"
+	assert_failure 66
+	mv src.away src
+	# The same ones: resumed; the state and its record go.
 	: >"$CLAW_FAKE_VM_LOG"
-	run boot -d -b dev --stop-timeout 0
+	run boot -d -b dev --stop-timeout 0 --dir "$PWD/src:ro"
 	assert_success
-	assert_line "claw-boot: claw.yml's vm.shares are not the folders the saved state was made with; it resumes sharing those, and claw.yml's apply from the next start from cold"
 	run grep '^share \|^restore' "$CLAW_FAKE_VM_LOG"
 	assert_output "share src $PWD/src ro
 restore $B/state.vzvmsave"
@@ -607,23 +613,20 @@ restore $B/state.vzvmsave"
 	pid=$(cat "$B/run/pid")
 	kill -TERM "$pid"
 	wait_for gone "$pid"
-	# Saved without shares: the next resume shares none, and no record is kept.
-	rm "$B/claw.yml"
+	# Saved without shares: recorded so; a resume asking for some is refused.
 	boot -d -b dev
 	pid=$(cat "$B/run/pid")
 	run timeout 20 claw suspend dev
 	assert_success
 	wait_for gone "$pid"
-	[ -f "$B/state.vzvmsave" ]
-	[ ! -e "$B/state.shares.json" ]
 	run boot -b dev --dir "$PWD/other"
 	assert_failure 64
-	assert_output --partial "'dev' was suspended sharing no folders; it resumes only with those"
+	assert_output "claw-boot: 'dev' was suspended sharing no folders; $why"
 	# --no-resume: the state and its record go, the machine starts with what it is given.
 	: >"$CLAW_FAKE_VM_LOG"
-	run boot -d -b dev --no-resume --stop-timeout 0 --dir "$PWD/src"
+	run boot -d -b dev --no-resume --stop-timeout 0 --dir "$PWD/other"
 	assert_success
-	[ ! -e "$B/state.vzvmsave" ]
+	[ ! -e "$B/state.vzvmsave" ] && [ ! -e "$B/state.shares.json" ]
 	run grep -c '^restore' "$CLAW_FAKE_VM_LOG"
 	assert_output 0
 	pid=$(cat "$B/run/pid")
@@ -631,19 +634,51 @@ restore $B/state.vzvmsave"
 	wait_for gone "$pid"
 }
 
-@test "the fake refuses, as VZ does, a saved state restored into other shared folders: the state is discarded (what the check before it prevents)" {
+@test "a record of shares from someone else chooses no folder of this host: the resume is refused, nothing shared" {
+	boot -d -b dev
+	pid=$(cat "$B/run/pid")
+	run timeout 20 claw suspend dev
+	assert_success
+	wait_for gone "$pid"
+	printf '{"shares": [{"name": "root", "path": "/", "read_only": false}]}' >"$B/state.shares.json"
+	: >"$CLAW_FAKE_VM_LOG"
+	run boot -b dev
+	assert_failure 64
+	assert_output --partial "'dev' was suspended sharing 'root:/'"
+	run grep -c '^share ' "$CLAW_FAKE_VM_LOG"
+	assert_output 0
+	# Nor a path the record makes relative, nor a record that is not one.
+	for bad in '{"shares": [{"name": "x", "path": "rel", "read_only": false}]}' '{"shares": 7}' '[]'; do
+		printf '%s' "$bad" >"$B/state.shares.json"
+		run boot -b dev
+		assert_failure 65
+	done
+	[ -f "$B/state.vzvmsave" ]
+}
+
+@test "a state saved before claw kept its shares resumes as asked; the fake refuses, as VZ does, other folders than it was saved with" {
 	mkdir src other
 	boot -d -b dev --dir "$PWD/src"
 	pid=$(cat "$B/run/pid")
 	run timeout 20 claw suspend dev
 	assert_success
 	wait_for gone "$pid"
-	# Behind claw-boot's back: the record says the other folder.
-	sed -i "s|$PWD/src|$PWD/other|" "$B/state.shares.json"
-	run boot -d -b dev --stop-timeout 0
+	rm "$B/state.shares.json"
+	run boot -d -b dev --stop-timeout 0 --dir "$PWD/other"
 	assert_success
 	assert_line --partial "cannot resume from the saved state (cannot restore '$B/state.vzvmsave': invalid argument"
-	[ ! -e "$B/state.vzvmsave" ] && [ ! -e "$B/state.shares.json" ]
+	[ ! -e "$B/state.vzvmsave" ]
+	pid=$(cat "$B/run/pid")
+	run timeout 20 claw suspend dev
+	assert_success
+	wait_for gone "$pid"
+	rm "$B/state.shares.json"
+	: >"$CLAW_FAKE_VM_LOG"
+	run boot -d -b dev --stop-timeout 0 --dir "$PWD/other"
+	assert_success
+	run grep -c '^restore' "$CLAW_FAKE_VM_LOG"
+	assert_output 1
+	[ ! -e "$B/state.vzvmsave" ]
 	pid=$(cat "$B/run/pid")
 	kill -TERM "$pid"
 	wait_for gone "$pid"
