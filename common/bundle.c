@@ -187,9 +187,16 @@ static int finish_rollback(int dirfd, const char *path)
 		return journal ? fail_sys(EX_IOERR, "cannot lock '%s' to finish its rollback", path) : 0;
 	int rc = 0;
 	if (journal) {
-		while (flock(lock, LOCK_EX) < 0 && rc == 0)
-			if (errno != EINTR)
+		/* A rewrite in place can take minutes: whoever waits for it is told why. */
+		bool held = flock(lock, LOCK_EX | LOCK_NB) == 0;
+		if (!held)
+			warn("waiting for the rollback of '%s' to finish", path);
+		while (!held && rc == 0) {
+			if (flock(lock, LOCK_EX) == 0)
+				held = true;
+			else if (errno != EINTR)
 				rc = fail_sys(EX_IOERR, "cannot lock '%s'", path);
+		}
 		if (rc == 0)
 			rc = snapshot_finish(dirfd, path);
 	} else if (flock(lock, LOCK_EX | LOCK_NB) == 0 && !has_regular(dirfd, SNAPSHOT_JOURNAL)) {

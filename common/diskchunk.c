@@ -1,5 +1,5 @@
 /* diskchunk: SHA-256 through digest.c, the stream through applelz4.c, holes through
- * fallocate (Linux) or F_PUNCHHOLE (macOS), with zeros written where neither exists. */
+ * zero_range (util.h). */
 #include "diskchunk.h"
 #include "applelz4.h"
 #include "digest.h"
@@ -204,31 +204,10 @@ static int drain(struct sink *s)
 	return 0;
 }
 
-/* Make [off, off+len) read as zeros: a hole where the file system makes one, else zeros. */
-static int punch(int fd, uint64_t off, uint64_t len)
-{
-#if defined(__linux__) && defined(FALLOC_FL_PUNCH_HOLE)
-	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
-		return 0;
-#elif defined(F_PUNCHHOLE)
-	struct fpunchhole args = { 0, 0, (off_t)off, (off_t)len };
-	if (fcntl(fd, F_PUNCHHOLE, &args) == 0)
-		return 0;
-#endif
-	static const char zeros[64 << 10];
-	for (uint64_t at = 0; at < len;) {
-		size_t n = len - at < sizeof zeros ? (size_t)(len - at) : sizeof zeros;
-		if (pwrite_all(fd, zeros, n, (int64_t)(off + at)) < 0)
-			return write_fail();
-		at += n;
-	}
-	return 0;
-}
-
 static int flush_zeros(struct sink *s)
 {
-	if (s->zero_len && !s->fresh && punch(s->fd, s->zero_at, s->zero_len) < 0)
-		return -1;
+	if (s->zero_len && !s->fresh && zero_range(s->fd, (int64_t)s->zero_at, (int64_t)s->zero_len) < 0)
+		return write_fail();
 	s->zero_len = 0;
 	return 0;
 }

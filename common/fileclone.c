@@ -20,14 +20,16 @@
 #define COPY_CHUNK (8u << 20)
 
 /* A regular file of ours, opened without waiting on a FIFO or following a link; -1 with
- * errno EINVAL for anything else (a device, a FIFO, a file linked from elsewhere). */
+ * errno EINVAL for anything else (a device, a FIFO, a file linked from elsewhere: a second
+ * name a bundle's owner gave to someone else's file is neither read into the bundle nor
+ * written through). */
 static int open_regular(int dirfd, const char *name, int flags)
 {
 	int fd = openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || ((flags & O_ACCMODE) != O_RDONLY && st.st_nlink != 1)) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
 		close(fd);
 		errno = EINVAL;
 		return -1;
@@ -270,23 +272,10 @@ struct clearing {
 	const char *where;
 };
 
-/* Zeros over [start, end): a hole where the file system can punch one. */
 static int clear_run(int64_t start, int64_t end, void *arg)
 {
 	const struct clearing *c = arg;
-#if defined(__linux__)
-	if (fallocate(c->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)start, (off_t)(end - start)) == 0)
-		return 0;
-	if (errno != EOPNOTSUPP)
-		return fail_sys(EX_IOERR, "cannot write '%s'", c->where);
-#endif
-	static const char zeros[1 << 16];
-	for (int64_t n; start < end; start += n) {
-		n = end - start < (int64_t)sizeof zeros ? end - start : (int64_t)sizeof zeros;
-		if (pwrite_all(c->fd, zeros, (size_t)n, start) < 0)
-			return fail_sys(EX_IOERR, "cannot write '%s'", c->where);
-	}
-	return 0;
+	return zero_range(c->fd, start, end - start) < 0 ? fail_sys(EX_IOERR, "cannot write '%s'", c->where) : 0;
 }
 
 int fileclone_over(int srcdir, const char *src, int dstdir, const char *dst, const char *where)
@@ -307,6 +296,8 @@ int fileclone_over(int srcdir, const char *src, int dstdir, const char *dst, con
 		rc = each_gap(out, in, st.st_size, clear_run, &c, where);
 	if (rc == 0)
 		rc = copy_sparse(in, out, where);
+	if (rc == 0 && fchmod(out, st.st_mode & 07777) < 0)
+		rc = fail_sys(EX_IOERR, "cannot set the mode of '%s'", where);
 	if (rc == 0 && fsync_full(out) < 0)
 		rc = fail_sys(EX_IOERR, "cannot sync '%s'", where);
 	if (out >= 0 && close(out) < 0 && rc == 0)

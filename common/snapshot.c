@@ -434,6 +434,8 @@ static int remove_one(int dirfd, const char *rel, const char *path)
  * repeated, so a killed one is done over by the next run. */
 static int overwrite(int dirfd, const char *path, const char *tag, json_t *names)
 {
+	int code;
+	char *why;
 	if (!json_array_size(names))
 		return 0;
 	if (!tag || !snapshot_tag_ok(tag))
@@ -463,13 +465,25 @@ static int overwrite(int dirfd, const char *path, const char *tag, json_t *names
 		close(from);
 	if (snaps >= 0)
 		close(snaps);
+	if (rc < 0 && from >= 0) {
+		/* Every command that opens the bundle stops here until it is done: say what to do. */
+		code = fail_code(), why = xstrdup(fail_msg());
+		fail(code, "cannot finish the rollback of '%s' to '%s': %s; once that is mended, any claw command on "
+			   "the machine finishes it (claw-bundle rm removes the machine)",
+		     path, tag, why);
+		free(why);
+	}
 	return rc;
 }
 
 static int replay(int dirfd, const char *path, json_t *journal)
 {
-	json_t *restore = json_object_get(journal, "restore"), *remove = json_object_get(journal, "remove");
+	/* "staged" was "restore" before files were rewritten in place: a claw that knows only
+	 * "restore" refuses a journal it cannot finish, rather than drop "overwrite". */
+	json_t *restore = json_object_get(journal, "staged"), *remove = json_object_get(journal, "remove");
 	json_t *over = json_object_get(journal, "overwrite");
+	if (!restore)
+		restore = json_object_get(journal, "restore");
 	if (check_names(restore, "the rollback journal") < 0 || check_names(remove, "the rollback journal") < 0 ||
 	    (over && check_names(over, "the rollback journal") < 0))
 		return -1;
@@ -557,7 +571,7 @@ int snapshot_rollback(struct bundle *b, const char *tag)
 			if (!kept)
 				json_array_append(gone, v);
 		}
-		journal = json_pack("{s:s, s:O, s:O, s:o}", "tag", tag, "restore", staged, "overwrite", over, "remove", gone);
+		journal = json_pack("{s:s, s:O, s:O, s:o}", "tag", tag, "staged", staged, "overwrite", over, "remove", gone);
 		char *text = json_dumps(journal, JSON_INDENT(2));
 		/* The moment of commitment: from here on every command that opens the bundle finishes it. */
 		rc = atomic_write_at(dirfd, bundle_path(b), SNAPSHOT_JOURNAL, text, strlen(text), 0600);

@@ -409,6 +409,12 @@ static int write_ring_span(struct xfer *x, int64_t at, int64_t to)
 		if (!x->sink_msg && x->o->sink(ring_at(x, at), (size_t)(to - at), x->o->sink_arg) < 0) {
 			x->sink_code = fail_code();
 			x->sink_msg = xstrdup(fail_msg());
+			/* Only a stream the sink cannot take needs the rest, for the digest to say whose
+			 * fault it is; a sink that cannot write (a full disk) stops the download now. */
+			if (x->sink_code != EX_DATAERR) {
+				errno = EIO;
+				return -1;
+			}
 		}
 		return 0;
 	}
@@ -1151,7 +1157,7 @@ static int on_done(struct xfer *x, struct conn *c, CURLcode rc)
 
 static struct conn *free_slot(struct xfer *x)
 {
-	int limit = x->no_range ? 1 : x->o->connections;
+	int limit = x->no_range || x->o->sink ? 1 : x->o->connections; /* a sink takes bytes in order */
 	if (x->nconns >= limit)
 		return NULL;
 	for (int i = 0; i < MAX_CONNS; i++)

@@ -294,6 +294,25 @@ int host_cpu_count(void)
 	return n > 0 ? (int)n : 1;
 }
 
+int zero_range(int fd, int64_t off, int64_t len)
+{
+#if defined(__linux__) && defined(FALLOC_FL_PUNCH_HOLE)
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
+		return 0;
+#elif defined(F_PUNCHHOLE)
+	struct fpunchhole args = { 0, 0, (off_t)off, (off_t)len };
+	if (fcntl(fd, F_PUNCHHOLE, &args) == 0)
+		return 0;
+#endif
+	static const char zeros[64 << 10];
+	for (int64_t n; len > 0; off += n, len -= n) {
+		n = len < (int64_t)sizeof zeros ? len : (int64_t)sizeof zeros;
+		if (pwrite_all(fd, zeros, (size_t)n, off) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 #ifdef __linux__
 void start_writeback(int fd, int64_t off, int64_t len)
 {

@@ -55,6 +55,10 @@ void size_format(uint64_t bytes, int exact, char out[32]);
 /* Host facts. */
 int host_cpu_count(void);
 
+/* Make [off, off+len) of fd read as zeros: a hole where the file system punches one
+ * (fallocate on Linux, F_PUNCHHOLE on macOS), else zeros written. -1 with errno. */
+int zero_range(int fd, int64_t off, int64_t len);
+
 /* Ask the kernel to start writing [off, off+len) of fd to disk now, without
  * waiting, so a final fsync has little left to do. A no-op where unsupported. */
 void start_writeback(int fd, int64_t off, int64_t len);

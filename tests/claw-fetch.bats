@@ -1032,6 +1032,11 @@ $BATS_TEST_TMPDIR/u/out.ipsw"
 	assert_failure 65
 	assert_line --index 0 "$SHA256 restarts=0 part=none"
 	assert_line --index 1 "sinkfetch: the sink refuses byte 1000"
+	# A sink that cannot write (a full disk): the download stops there, nothing more is hashed.
+	FAIL_AT=1000 FAIL_CODE=74 run "$CLAW_UNIT/sinkfetch" "$FAULT_URL/ok" 33554432 cannot-write
+	assert_failure 74
+	assert_line --index 0 "- restarts=0 part=none"
+	assert_line --index 1 "sinkfetch: the sink refuses byte 1000"
 	# Bytes that are not the file: the digest says so, for the caller to tell.
 	run "$CLAW_UNIT/sinkfetch" "$FAULT_URL/corrupt" 33554432 corrupt
 	assert_success

@@ -92,6 +92,16 @@ state() {
 	run claw rollback dev base
 	assert_success
 	[ "$(state)" = "$before" ]
+	# A file rewritten in place gets the snapshot's mode back too.
+	echo 'step 1' >"$B/provision.sh"
+	chmod 755 "$B/provision.sh"
+	claw snapshot dev with-script >/dev/null
+	chmod 600 "$B/provision.sh"
+	echo 'step 2' >"$B/provision.sh"
+	run claw rollback dev with-script
+	assert_success
+	[ "$(stat -c %a "$B/provision.sh")" = 755 ]
+	[ "$(cat "$B/provision.sh")" = "step 1" ]
 }
 
 @test "a rollback killed while it rewrites the disk is finished from the snapshot by the next command" {
@@ -101,18 +111,61 @@ state() {
 	# journal, and a disk holding some of each.
 	head -c $((8 << 20)) /dev/urandom | dd of="$B/disk.img" bs=1M seek=600 conv=notrunc status=none
 	put_data 7 "half"
-	printf '{"tag": "base", "restore": [], "overwrite": ["disk.img"], "remove": []}' >"$B/.rollback"
+	printf '{"tag": "base", "staged": [], "overwrite": ["disk.img"], "remove": []}' >"$B/.rollback"
 	run claw ls dev
 	assert_success
 	[ "$(state)" = "$before" ]
 	[ ! -e "$B/.rollback" ]
 	# One whose snapshot is gone cannot be finished: every command says so, the journal stays.
 	put_data 7 "half"
-	printf '{"tag": "gone", "restore": [], "overwrite": ["disk.img"], "remove": []}' >"$B/.rollback"
+	printf '{"tag": "gone", "staged": [], "overwrite": ["disk.img"], "remove": []}' >"$B/.rollback"
 	run claw ls dev
 	assert_failure 66
 	assert_output --regexp "^claw-ls: cannot finish the rollback of '.*/dev.clawbundle' to 'gone': No such file or directory$"
 	[ -e "$B/.rollback" ]
+}
+
+@test "a rollback that runs out of room past its journal: every command says how it ends; with room, the next one finishes it" {
+	unshare -m --propagation private true 2>/dev/null || skip "cannot make a private mount namespace here"
+	run unshare -m --propagation private sh -c '
+		set -e
+		mkdir -p "$1/small"
+		mount -t tmpfs -o size=40m tmpfs "$1/small"
+		cp -a "$2" "$1/small/m.clawbundle"
+		b=$1/small/m.clawbundle
+		head -c $((12 << 20)) /dev/urandom | dd of="$b/disk.img" bs=1M seek=50 conv=notrunc status=none
+		claw-bundle snapshot "$b" base >/dev/null
+		want=$(sha256sum <"$b/disk.img")
+		fallocate --punch-hole --offset $((50 << 20)) --length $((12 << 20)) "$b/disk.img"
+		# The room went after the check: what a rollback past its journal meets.
+		head -c $((20 << 20)) /dev/zero >"$1/small/filler"
+		printf "{\"tag\": \"base\", \"staged\": [], \"overwrite\": [\"disk.img\"], \"remove\": []}" >"$b/.rollback"
+		claw-bundle snapshot --list "$b" >/dev/null 2>"$1/err" && exit 3
+		cat "$1/err"
+		rm "$1/small/filler"
+		claw-bundle snapshot --list "$b" >/dev/null
+		[ "$(sha256sum <"$b/disk.img")" = "$want" ] && echo finished
+		[ ! -e "$b/.rollback" ] && echo "no journal"' _ "$BATS_TEST_TMPDIR" "$B"
+	assert_success
+	assert_line --index 0 --regexp "^claw-bundle: cannot finish the rollback of '.*/small/m.clawbundle' to 'base': cannot write '.*/small/m.clawbundle/disk.img': No space left on device; once that is mended, any claw command on the machine finishes it \(claw-bundle rm removes the machine\)$"
+	assert_line finished
+	assert_line "no journal"
+}
+
+@test "a command that finds a rollback under way says it waits; a journal of an older claw ('restore') is finished too" {
+	claw snapshot dev base >/dev/null
+	before=$(state)
+	put_data 7 "later"
+	printf '{"tag": "base", "restore": [], "overwrite": ["disk.img"], "remove": []}' >"$B/.rollback"
+	(flock 9 && exec sleep 1) 9>"$B/lock" &
+	holder=$!
+	sleep 0.2
+	run claw ls dev
+	wait "$holder" || true
+	assert_success
+	assert_line --index 0 --regexp "^claw-ls: waiting for the rollback of '.*/dev.clawbundle' to finish$"
+	[ "$(state)" = "$before" ]
+	[ ! -e "$B/.rollback" ]
 }
 
 @test "a rollback that cannot fit its rewrite is refused before it changes anything" {
@@ -350,7 +403,7 @@ killed_at() {
 	printf '{"tag": "x", "restore": ["../../../elsewhere/file"], "remove": []}' >"$B/.rollback"
 	run claw ls dev
 	assert_failure 65
-	printf '{"tag": "../../../elsewhere", "restore": [], "overwrite": ["disk.img"], "remove": []}' >"$B/.rollback"
+	printf '{"tag": "../../../elsewhere", "staged": [], "overwrite": ["disk.img"], "remove": []}' >"$B/.rollback"
 	run claw ls dev
 	assert_failure 65
 	assert_output "claw-ls: the rollback journal in '$B' names no snapshot; remove it by hand"
@@ -359,15 +412,24 @@ killed_at() {
 	claw snapshot dev h >/dev/null
 	mv "$B/disk.img" elsewhere/disk
 	ln elsewhere/disk "$B/disk.img"
-	printf '{"tag": "h", "restore": [], "overwrite": ["disk.img"], "remove": []}' >"$B/.rollback"
+	printf '{"tag": "h", "staged": [], "overwrite": ["disk.img"], "remove": []}' >"$B/.rollback"
 	sum=$(sha256sum <elsewhere/disk)
 	run claw ls dev
 	assert_failure 65
-	assert_output "claw-ls: cannot rewrite '$B/disk.img': not a regular file of its own; refusing it"
+	assert_output "claw-ls: cannot finish the rollback of '$B' to 'h': cannot rewrite '$B/disk.img': not a regular file of its own; refusing it; once that is mended, any claw command on the machine finishes it (claw-bundle rm removes the machine)"
 	[ "$(sha256sum <elsewhere/disk)" = "$sum" ]
 	rm "$B/.rollback" "$B/disk.img"
 	mv elsewhere/disk "$B/disk.img"
+	# Nor is a snapshot's file that is a second name of someone's read into the machine.
+	echo secret >elsewhere/secret
+	rm "$B/snapshots/h/aux.img"
+	ln elsewhere/secret "$B/snapshots/h/aux.img"
+	run claw rollback dev h
+	assert_failure 65
+	assert_output --partial "not a regular file of its own; refusing it"
+	[ "$(cat "$B/aux.img")" != secret ]
 	claw snapshot --rm dev h
+	rm elsewhere/secret
 	[ "$(cat elsewhere/file)" = precious ]
 	# A snapshot whose list names a file outside.
 	claw snapshot dev s >/dev/null

@@ -3,7 +3,8 @@
  * them, and a restart (the server started over from byte 0) empties OUT. Prints the digest
  * of what came ("-" when it did not all come), how many restarts, and whether a .part or its
  * state is left; exits with the transfer's code, its message on stderr. FAIL_AT=N: the sink
- * refuses the byte at N (as a decoder refuses a stream), 65. Used by tests/claw-fetch.bats. */
+ * refuses the byte at N (as a decoder refuses a stream), 65, or FAIL_CODE (74: as a full disk
+ * would). Used by tests/claw-fetch.bats. */
 #include "log.h"
 #include "transfer.h"
 #include "util.h"
@@ -16,14 +17,14 @@
 struct out {
 	int fd;
 	int64_t at, fail_at;
-	int restarts;
+	int restarts, fail_code;
 };
 
 static int take(const char *buf, size_t len, void *arg)
 {
 	struct out *o = arg;
 	if (o->fail_at >= 0 && o->at + (int64_t)len > o->fail_at)
-		return fail(EX_DATAERR, "the sink refuses byte %lld", (long long)o->fail_at);
+		return fail(o->fail_code, "the sink refuses byte %lld", (long long)o->fail_at);
 	if (pwrite_all(o->fd, buf, len, o->at) < 0)
 		return fail_sys(EX_IOERR, "cannot write the output");
 	o->at += (int64_t)len;
@@ -45,7 +46,9 @@ int main(int argc, char **argv)
 	if (argc != 4)
 		die(EX_USAGE, "usage: sinkfetch URL SIZE OUT");
 	const char *fail_at = getenv("FAIL_AT");
-	struct out o = { open(argv[3], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), 0, fail_at ? atoll(fail_at) : -1, 0 };
+	const char *code = getenv("FAIL_CODE");
+	struct out o = { open(argv[3], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), 0, fail_at ? atoll(fail_at) : -1, 0,
+			 code ? atoi(code) : EX_DATAERR };
 	if (o.fd < 0)
 		die(EX_CANTCREAT, "cannot create '%s'", argv[3]);
 	char *part = xasprintf("%s.part", argv[3]), *state = xasprintf("%s.part.state", argv[3]);
