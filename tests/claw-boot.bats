@@ -596,7 +596,8 @@ YML
 	rm "$B/claw.yml"
 	run vm_calls
 	assert_output "host_check host_check host_check host_check"
-	[ -f "$B/state.vzvmsave" ] && [ -f "$B/state.shares.json" ]
+	[ -f "$B/state.vzvmsave" ]
+	[ -f "$B/state.shares.json" ]
 	# Its folder gone: named, the state kept for when it is back.
 	mv src src.away
 	run boot -b dev --dir "$PWD/src:ro"
@@ -609,7 +610,8 @@ YML
 	run grep '^share \|^restore' "$CLAW_FAKE_VM_LOG"
 	assert_output "share src $PWD/src ro
 restore $B/state.vzvmsave"
-	[ ! -e "$B/state.vzvmsave" ] && [ ! -e "$B/state.shares.json" ]
+	[ ! -e "$B/state.vzvmsave" ]
+	[ ! -e "$B/state.shares.json" ]
 	pid=$(cat "$B/run/pid")
 	kill -TERM "$pid"
 	wait_for gone "$pid"
@@ -626,7 +628,8 @@ restore $B/state.vzvmsave"
 	: >"$CLAW_FAKE_VM_LOG"
 	run boot -d -b dev --no-resume --stop-timeout 0 --dir "$PWD/other"
 	assert_success
-	[ ! -e "$B/state.vzvmsave" ] && [ ! -e "$B/state.shares.json" ]
+	[ ! -e "$B/state.vzvmsave" ]
+	[ ! -e "$B/state.shares.json" ]
 	run grep -c '^restore' "$CLAW_FAKE_VM_LOG"
 	assert_output 0
 	pid=$(cat "$B/run/pid")

@@ -86,7 +86,8 @@ state() {
 	# The same file, holding what it held: no copy of the disk was made and swapped in.
 	[ "$(stat -c %i "$B/disk.img")" = "$inode" ]
 	[ "$(du -k "$B/disk.img" | cut -f1)" -le "$used" ]
-	[ ! -e "$B/.rollback" ] && [ ! -e "$B/.rollback.d" ]
+	[ ! -e "$B/.rollback" ]
+	[ ! -e "$B/.rollback.d" ]
 	# A disk grown since is cut back to the snapshot's size.
 	truncate -s 2G "$B/disk.img"
 	run claw rollback dev base
