@@ -87,23 +87,9 @@ static char *block_room(struct alz4_dec *d, size_t n)
 	return d->buf + ALZ4_WINDOW;
 }
 
-/* The block at the room is decoded: hand it on, and keep its last bytes as the window. */
-static int block_done(struct alz4_dec *d, size_t n)
-{
-	char *block = d->buf + ALZ4_WINDOW;
-	if (n == 0)
-		return 0;
-	if (d->out(block, n, d->arg) < 0)
-		return -1;
-	d->total += n;
-	size_t keep = d->window + n < ALZ4_WINDOW ? d->window + n : ALZ4_WINDOW;
-	memmove(d->buf + ALZ4_WINDOW - keep, block + n - keep, keep);
-	d->window = keep;
-	return 0;
-}
-
-/* A block handed on from where it lies: only its last bytes are kept, as the window. */
-static int stored_done(struct alz4_dec *d, const char *block, size_t n)
+/* A block decoded, handed on from where it lies (the room, or a stored block in the stream):
+ * then the window is the last ALZ4_WINDOW bytes of itself and the block. */
+static int block_done(struct alz4_dec *d, const char *block, size_t n)
 {
 	if (n == 0)
 		return 0;
@@ -122,14 +108,14 @@ static int decode_block(struct alz4_dec *d, const char *src)
 {
 	/* Stored bytes need no room of their own: a disk's incompressible half is copied once less. */
 	if (d->kind == K_STORED)
-		return stored_done(d, src, d->raw);
+		return block_done(d, src, d->raw);
 	char *dst = block_room(d, d->raw);
 	int got = LZ4_decompress_safe_usingDict(src, dst, (int)d->enc, (int)d->raw, dst - d->window, (int)d->window);
 	if (got < 0)
 		return bad(d, "a compressed block does not decode");
 	if ((uint32_t)got != d->raw)
 		return bad(d, "a compressed block decodes to another size than its header says");
-	return block_done(d, d->raw);
+	return block_done(d, dst, d->raw);
 }
 
 /* A block header is complete: check its sizes. */
@@ -212,7 +198,7 @@ static long long take_header(struct alz4_dec *d, const unsigned char *p, size_t 
 		return -1;
 	/* An empty block has no body to wait for. */
 	if (d->state == S_BODY && d->enc == 0) {
-		if (block_done(d, 0) < 0)
+		if (block_done(d, NULL, 0) < 0)
 			return -1;
 		next_block(d);
 	}

@@ -173,6 +173,19 @@ int fileclone_room(int dstdir, int64_t need, const char *where)
 	return 0;
 }
 
+/* A copy's end, whatever it was: with src's mode (when set_mode), synced and closed if all went
+ * well (rc 0), closed anyway. The first failure is rc. */
+static int finish_out(int out, int rc, bool set_mode, mode_t mode, const char *where)
+{
+	if (rc == 0 && set_mode && fchmod(out, mode & 07777) < 0)
+		rc = fail_sys(EX_IOERR, "cannot set the mode of '%s'", where);
+	if (rc == 0 && fsync_full(out) < 0)
+		rc = fail_sys(EX_IOERR, "cannot sync '%s'", where);
+	if (out >= 0 && close(out) < 0 && rc == 0)
+		rc = fail_sys(EX_IOERR, "cannot write '%s'", where);
+	return rc;
+}
+
 int fileclone_at(int srcdir, const char *src, int dstdir, const char *dst, const char *where, bool *shared)
 {
 	*shared = false;
@@ -180,6 +193,8 @@ int fileclone_at(int srcdir, const char *src, int dstdir, const char *dst, const
 	if (in < 0)
 		return open_failed("read the file for", where);
 	int rc = clone_whole(srcdir, src, dstdir, dst, in, &out);
+	bool copied = rc == 1;
+	struct stat st = { 0 };
 	if (rc < 0) {
 		rc = fail_sys(errno == EEXIST ? EX_CANTCREAT : EX_IOERR, "cannot create '%s'", where);
 	} else if (rc == 0) {
@@ -187,20 +202,15 @@ int fileclone_at(int srcdir, const char *src, int dstdir, const char *dst, const
 	} else {
 		if (out < 0)
 			out = openat(dstdir, dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		struct stat st;
 		rc = out < 0 ? fail_sys(EX_CANTCREAT, "cannot create '%s'", where) : fstat(in, &st) < 0 ? -1 : 0;
 		if (rc == 0)
 			rc = fileclone_room(dstdir, (int64_t)st.st_blocks * 512, where);
 		if (rc == 0)
 			rc = copy_sparse(in, out, where);
-		if (rc == 0 && fchmod(out, st.st_mode & 07777) < 0)
-			rc = fail_sys(EX_IOERR, "cannot set the mode of '%s'", where);
 	}
-	if (rc == 0 && fsync_full(out) < 0)
-		rc = fail_sys(EX_IOERR, "cannot sync '%s'", where);
-	if (out >= 0 && close(out) < 0 && rc == 0)
-		rc = fail_sys(EX_IOERR, "cannot write '%s'", where);
-	if (rc < 0 && out >= 0)
+	bool made = out >= 0;
+	rc = finish_out(out, rc, copied, st.st_mode, where);
+	if (rc < 0 && made)
 		unlinkat(dstdir, dst, 0);
 	close(in);
 	return rc;
@@ -214,11 +224,9 @@ int fileclone_share_at(int srcdir, const char *src, int dstdir, const char *dst,
 	int rc = clone_whole(srcdir, src, dstdir, dst, in, &out);
 	if (rc < 0)
 		rc = fail_sys(errno == EEXIST ? EX_CANTCREAT : EX_IOERR, "cannot create '%s'", where);
-	else if (rc == 0 && fsync_full(out) < 0)
-		rc = fail_sys(EX_IOERR, "cannot sync '%s'", where);
-	if (out >= 0)
-		close(out);
-	if (rc != 0 && out >= 0)
+	bool made = out >= 0;
+	rc = finish_out(out, rc, false, 0, where);
+	if (rc != 0 && made)
 		unlinkat(dstdir, dst, 0);
 	close(in);
 	return rc;
@@ -284,7 +292,7 @@ int fileclone_over(int srcdir, const char *src, int dstdir, const char *dst, con
 	if (in < 0)
 		return open_failed("read the file for", where);
 	int out = open_regular(dstdir, dst, O_WRONLY), rc = 0;
-	struct stat st;
+	struct stat st = { 0 };
 	if (out < 0)
 		rc = open_failed("rewrite", where);
 	else if (fstat(in, &st) < 0 || ftruncate(out, st.st_size) < 0)
@@ -296,12 +304,7 @@ int fileclone_over(int srcdir, const char *src, int dstdir, const char *dst, con
 		rc = each_gap(out, in, st.st_size, clear_run, &c, where);
 	if (rc == 0)
 		rc = copy_sparse(in, out, where);
-	if (rc == 0 && fchmod(out, st.st_mode & 07777) < 0)
-		rc = fail_sys(EX_IOERR, "cannot set the mode of '%s'", where);
-	if (rc == 0 && fsync_full(out) < 0)
-		rc = fail_sys(EX_IOERR, "cannot sync '%s'", where);
-	if (out >= 0 && close(out) < 0 && rc == 0)
-		rc = fail_sys(EX_IOERR, "cannot write '%s'", where);
+	rc = finish_out(out, rc, true, st.st_mode, where);
 	close(in);
 	return rc;
 }

@@ -144,8 +144,10 @@ static int sync_folders(int dirfd, const char *where)
 	return 0;
 }
 
-/* Copy each relative path from one folder to another, its subfolder made first. */
-static int copy_files(int from, int to, json_t *names, const char *where)
+/* op(from's folder, its name, to's folder, its name, what to call it) on each relative path,
+ * to's subfolder made first; the first failure stops it. */
+static int each_pair(int from, int to, json_t *names, const char *where,
+		     int (*op)(int, const char *, int, const char *, const char *))
 {
 	size_t i;
 	json_t *v;
@@ -153,11 +155,10 @@ static int copy_files(int from, int to, json_t *names, const char *where)
 		const char *rel = json_string_value(v), *src, *dst;
 		char *what = xasprintf("%s/%s", where, rel);
 		int in = open_parent(from, rel, false, &src), out = open_parent(to, rel, true, &dst), rc;
-		bool shared;
 		if (in < 0 || out < 0)
 			rc = fail_sys(EX_IOERR, "cannot open the folder of '%s' (a symbolic link?)", what);
 		else
-			rc = fileclone_at(in, src, out, dst, what, &shared);
+			rc = op(in, src, out, dst, what);
 		if (in >= 0)
 			close(in);
 		if (out >= 0)
@@ -166,7 +167,19 @@ static int copy_files(int from, int to, json_t *names, const char *where)
 		if (rc < 0)
 			return -1;
 	}
-	return sync_folders(to, where);
+	return 0;
+}
+
+static int copy_one(int srcdir, const char *src, int dstdir, const char *dst, const char *what)
+{
+	bool shared;
+	return fileclone_at(srcdir, src, dstdir, dst, what, &shared);
+}
+
+/* Copy each relative path from one folder to another. */
+static int copy_files(int from, int to, json_t *names, const char *where)
+{
+	return each_pair(from, to, names, where, copy_one) < 0 ? -1 : sync_folders(to, where);
 }
 
 static int check_stopped(struct bundle *b)
@@ -440,27 +453,9 @@ static int overwrite(int dirfd, const char *path, const char *tag, json_t *names
 		return 0;
 	if (!tag || !snapshot_tag_ok(tag))
 		return fail(EX_DATAERR, "the rollback journal in '%s' names no snapshot; remove it by hand", path);
-	int snaps = open_dir_at(dirfd, BUNDLE_SNAPSHOTS_DIR), from = snaps >= 0 ? open_dir_at(snaps, tag) : -1, rc = 0;
-	if (from < 0)
-		rc = fail_sys(EX_NOINPUT, "cannot finish the rollback of '%s' to '%s'", path, tag);
-	size_t i;
-	json_t *v;
-	json_array_foreach(names, i, v) {
-		if (rc < 0)
-			break;
-		const char *rel = json_string_value(v), *src, *dst;
-		int in = open_parent(from, rel, false, &src), out = open_parent(dirfd, rel, true, &dst);
-		char *what = xasprintf("%s/%s", path, rel);
-		if (in < 0 || out < 0)
-			rc = fail_sys(EX_IOERR, "cannot open the folder of '%s' (a symbolic link?)", what);
-		else
-			rc = fileclone_over(in, src, out, dst, what);
-		free(what);
-		if (in >= 0)
-			close(in);
-		if (out >= 0)
-			close(out);
-	}
+	int snaps = open_dir_at(dirfd, BUNDLE_SNAPSHOTS_DIR), from = snaps >= 0 ? open_dir_at(snaps, tag) : -1;
+	int rc = from < 0 ? fail_sys(EX_NOINPUT, "cannot finish the rollback of '%s' to '%s'", path, tag)
+			  : each_pair(from, dirfd, names, path, fileclone_over);
 	if (from >= 0)
 		close(from);
 	if (snaps >= 0)

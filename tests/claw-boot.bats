@@ -380,6 +380,16 @@ shares_yml() {
 		cat
 	} >"$B/claw.yml"
 }
+
+# suspend_running: the detached dev suspended with claw suspend, and gone.
+suspend_running() {
+	local pid
+	pid=$(cat "$B/run/pid")
+	run timeout 20 claw suspend dev
+	assert_success
+	wait_for gone "$pid"
+}
+
 # The shares claw-ls --json shows for dev, one "name path ro|rw mount" line each; "none" when it shows none.
 ls_shares() {
 	claw-ls --json dev | python3 -c '
@@ -571,10 +581,7 @@ YML
 @test "a saved state resumes only with the folders it was saved with: others refused (64) before anything starts, the state kept" {
 	mkdir src other
 	boot -d -b dev --dir "$PWD/src:ro"
-	pid=$(cat "$B/run/pid")
-	run timeout 20 claw suspend dev
-	assert_success
-	wait_for gone "$pid"
+	suspend_running
 	run python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["shares"])' "$B/state.shares.json"
 	assert_output "[{'name': 'src', 'path': '$PWD/src', 'read_only': True, 'mount': '/Volumes/My Shared Files/src'}]"
 	[ "$(stat -c %a "$B/state.shares.json")" = 600 ]
@@ -617,10 +624,7 @@ restore $B/state.vzvmsave"
 	wait_for gone "$pid"
 	# Saved without shares: recorded so; a resume asking for some is refused.
 	boot -d -b dev
-	pid=$(cat "$B/run/pid")
-	run timeout 20 claw suspend dev
-	assert_success
-	wait_for gone "$pid"
+	suspend_running
 	run boot -b dev --dir "$PWD/other"
 	assert_failure 64
 	assert_output "claw-boot: 'dev' was suspended sharing no folders; $why"
@@ -639,10 +643,7 @@ restore $B/state.vzvmsave"
 
 @test "a record of shares from someone else chooses no folder of this host: the resume is refused, nothing shared" {
 	boot -d -b dev
-	pid=$(cat "$B/run/pid")
-	run timeout 20 claw suspend dev
-	assert_success
-	wait_for gone "$pid"
+	suspend_running
 	printf '{"shares": [{"name": "root", "path": "/", "read_only": false}]}' >"$B/state.shares.json"
 	: >"$CLAW_FAKE_VM_LOG"
 	run boot -b dev
@@ -662,19 +663,13 @@ restore $B/state.vzvmsave"
 @test "a state saved before claw kept its shares resumes as asked; the fake refuses, as VZ does, other folders than it was saved with" {
 	mkdir src other
 	boot -d -b dev --dir "$PWD/src"
-	pid=$(cat "$B/run/pid")
-	run timeout 20 claw suspend dev
-	assert_success
-	wait_for gone "$pid"
+	suspend_running
 	rm "$B/state.shares.json"
 	run boot -d -b dev --stop-timeout 0 --dir "$PWD/other"
 	assert_success
 	assert_line --partial "cannot resume from the saved state (cannot restore '$B/state.vzvmsave': invalid argument"
 	[ ! -e "$B/state.vzvmsave" ]
-	pid=$(cat "$B/run/pid")
-	run timeout 20 claw suspend dev
-	assert_success
-	wait_for gone "$pid"
+	suspend_running
 	rm "$B/state.shares.json"
 	: >"$CLAW_FAKE_VM_LOG"
 	run boot -d -b dev --stop-timeout 0 --dir "$PWD/other"

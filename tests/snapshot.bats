@@ -42,6 +42,21 @@ state() {
 	done)
 }
 
+# The start of a script for a private mount namespace (sh -c SCRIPT _ DIR BUNDLE): BUNDLE
+# copied as $b onto a 40 MB tmpfs at DIR/small, 12 MB of data in its snapshot base, all of it a
+# hole on its disk since, and DIR/small/filler leaving less than that free.
+# shellcheck disable=SC2016 # expanded by that shell, not this one
+SMALL_MACHINE='
+		set -e
+		mkdir -p "$1/small"
+		mount -t tmpfs -o size=40m tmpfs "$1/small"
+		cp -a "$2" "$1/small/m.clawbundle"
+		b=$1/small/m.clawbundle
+		head -c $((12 << 20)) /dev/urandom | dd of="$b/disk.img" bs=1M seek=50 conv=notrunc status=none
+		claw-bundle snapshot "$b" base >/dev/null
+		fallocate --punch-hole --offset $((50 << 20)) --length $((12 << 20)) "$b/disk.img"
+		head -c $((20 << 20)) /dev/zero >"$1/small/filler"'
+
 @test "a snapshot keeps the state, a rollback puts it back: later records and stamps go, holes stay holes" {
 	run claw snapshot dev clean
 	assert_success
@@ -128,18 +143,9 @@ state() {
 
 @test "a rollback that runs out of room past its journal: every command says how it ends; with room, the next one finishes it" {
 	unshare -m --propagation private true 2>/dev/null || skip "cannot make a private mount namespace here"
-	run unshare -m --propagation private sh -c '
-		set -e
-		mkdir -p "$1/small"
-		mount -t tmpfs -o size=40m tmpfs "$1/small"
-		cp -a "$2" "$1/small/m.clawbundle"
-		b=$1/small/m.clawbundle
-		head -c $((12 << 20)) /dev/urandom | dd of="$b/disk.img" bs=1M seek=50 conv=notrunc status=none
-		claw-bundle snapshot "$b" base >/dev/null
-		want=$(sha256sum <"$b/disk.img")
-		fallocate --punch-hole --offset $((50 << 20)) --length $((12 << 20)) "$b/disk.img"
-		# The room went after the check: what a rollback past its journal meets.
-		head -c $((20 << 20)) /dev/zero >"$1/small/filler"
+	# The room went after the check: what a rollback past its journal meets.
+	run unshare -m --propagation private sh -c "$SMALL_MACHINE"'
+		want=$(sha256sum <"$b/snapshots/base/disk.img")
 		printf "{\"tag\": \"base\", \"staged\": [], \"overwrite\": [\"disk.img\"], \"remove\": []}" >"$b/.rollback"
 		claw-bundle snapshot --list "$b" >/dev/null 2>"$1/err" && exit 3
 		cat "$1/err"
@@ -171,18 +177,7 @@ state() {
 
 @test "a rollback that cannot fit its rewrite is refused before it changes anything" {
 	unshare -m --propagation private true 2>/dev/null || skip "cannot make a private mount namespace here"
-	# A machine on a small file system: 12 MB of data in its snapshot, all of it gone from
-	# the disk since (a hole again), and less than that free.
-	run unshare -m --propagation private sh -c '
-		set -e
-		mkdir -p "$1/small"
-		mount -t tmpfs -o size=40m tmpfs "$1/small"
-		cp -a "$2" "$1/small/m.clawbundle"
-		b=$1/small/m.clawbundle
-		head -c $((12 << 20)) /dev/urandom | dd of="$b/disk.img" bs=1M seek=50 conv=notrunc status=none
-		claw-bundle snapshot "$b" base >/dev/null
-		fallocate --punch-hole --offset $((50 << 20)) --length $((12 << 20)) "$b/disk.img"
-		head -c $((20 << 20)) /dev/zero >"$1/small/filler"
+	run unshare -m --propagation private sh -c "$SMALL_MACHINE"'
 		sum=$(sha256sum <"$b/disk.img")
 		rc=0; claw-bundle rollback "$b" base || rc=$?
 		[ "$sum" = "$(sha256sum <"$b/disk.img")" ] || echo "the disk changed"
